@@ -1,0 +1,83 @@
+"""One JSON error shape for the whole API.
+
+`{"error": {"code": "<snake_case>", "message": "<what to fix>", "fields": {...}}}`
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class DomainConflict(exceptions.APIException):
+    """The action is not allowed in the object's current state (409), with every reason."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, message: str, *, reasons: list[str] | None = None, code: str = "conflict"):
+        super().__init__(detail=message, code=code)
+        self.reasons = reasons or []
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_code = "stale_version"
+    default_detail = "Someone changed this since you loaded it: reload and apply your change again."
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = 428
+    default_code = "version_required"
+    default_detail = "Send the version you edited, as `version` in the body or an If-Match header."
+
+
+def _flatten_fields(detail: Any) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for name, messages in detail.items():
+            if isinstance(messages, dict):
+                for inner, value in _flatten_fields(messages).items():
+                    fields[f"{name}.{inner}"] = value
+            elif isinstance(messages, list):
+                fields[name] = [str(m) for m in messages if not isinstance(m, dict | list)] or [
+                    str(messages)
+                ]
+            else:
+                fields[name] = [str(messages)]
+    return fields
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("Not found, or you do not have access to it.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    error: dict[str, Any]
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten_fields(exc.detail)
+        non_field = fields.pop("non_field_errors", None)
+        if isinstance(exc.detail, list):
+            non_field = [str(item) for item in exc.detail]
+        message = " ".join(non_field) if non_field else "Some fields are invalid: see `fields`."
+        error = {"code": "invalid", "message": message, "fields": fields}
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        error = {
+            "code": codes if isinstance(codes, str) else "error",
+            "message": str(detail),
+            "fields": {},
+        }
+        if isinstance(exc, DomainConflict):
+            error["reasons"] = exc.reasons
+    response.data = {"error": error}
+    return response

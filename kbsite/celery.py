@@ -1,0 +1,27 @@
+"""The Celery application and the single place where periodic schedules live.
+
+Without REDIS_URL, settings make every task run eagerly in the calling process, so the embedded
+mode needs no broker. With REDIS_URL, run `celery -A kbsite worker --beat` beside the web server.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kbsite.settings")
+
+app = Celery("kbsite")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Proves the worker and beat are alive; /healthz and the admin show the latest beat.
+    "heartbeat": {
+        "task": "kbsite.tasks.record_heartbeat",
+        "schedule": crontab(minute="*/5"),
+        "kwargs": {"source": "beat"},
+    },
+}

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from kbsite.demo import registered_seeders
+from kbsite.demo_catalog import sign_in_lines
+
+
+class Command(BaseCommand):
+    help = (
+        "Create demo teams, services, people and content. Idempotent: a second run changes nothing."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--quiet-sign-ins", action="store_true", help="Do not print the demo sign-ins."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for seeder in registered_seeders():
+            seeder.run(lambda line: self.stdout.write(f"seed_demo: {line}"))
+        if not options["quiet_sign_ins"]:
+            self.stdout.write(self.style.SUCCESS("Demo sign-ins (demo instances only):"))
+            for line in sign_in_lines():
+                self.stdout.write(line)

@@ -1,0 +1,113 @@
+"""Writes to the catalog and to access records. Each one is atomic and validates its input."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from kbsite.models import ApiToken, Heartbeat, Service, Tag, Team, TeamMembership
+from kbsite.roles import Role
+
+
+class CatalogError(ValueError):
+    """Bad input to a catalog service; the message says what to fix."""
+
+
+def team_get_or_create(*, name: str, description: str = "") -> Team:
+    name = name.strip()
+    if not name:
+        raise CatalogError("A team needs a name.")
+    team, _ = Team.objects.get_or_create(
+        slug=slugify(name), defaults={"name": name, "description": description}
+    )
+    return team
+
+
+def service_get_or_create(*, name: str, team: Team, description: str = "") -> Service:
+    name = name.strip()
+    if not name:
+        raise CatalogError("A service needs a name.")
+    service, _ = Service.objects.get_or_create(
+        slug=slugify(name), defaults={"name": name, "team": team, "description": description}
+    )
+    return service
+
+
+def tags_get_or_create(*, names: list[str]) -> list[Tag]:
+    """Return the tags named, creating the missing ones. Names are matched case-insensitively."""
+    tags: list[Tag] = []
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            continue
+        if len(name) > 50:
+            raise CatalogError(f"The tag {name[:20]!r}… is longer than 50 characters.")
+        slug = slugify(name)
+        if not slug:
+            raise CatalogError(f"The tag {name!r} needs at least one letter or digit.")
+        tag = Tag.objects.filter(slug=slug).first() or Tag.objects.create(name=name, slug=slug)
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def team_add_member(*, team: Team, user: User) -> TeamMembership:
+    membership, _ = TeamMembership.objects.get_or_create(team=team, user=user)
+    return membership
+
+
+def user_grant_role(*, user: User, role: Role) -> None:
+    group = Group.objects.get(name=role.value)
+    user.groups.add(group)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    key: str  # shown once, never stored
+
+
+def api_token_issue(
+    *,
+    user: User,
+    name: str,
+    scope: str = ApiToken.Scope.READ_WRITE,
+    expires_at: datetime | None = None,
+) -> IssuedToken:
+    """Create a token for `user` and return it with its key, which only this call ever sees."""
+    name = name.strip()
+    if not name:
+        raise CatalogError("Give the token a name, so you know later what uses it.")
+    if scope not in ApiToken.Scope.values:
+        raise CatalogError(f"Scope must be one of: {', '.join(ApiToken.Scope.values)}.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise CatalogError("The expiry date must be in the future.")
+    if not user.is_active:
+        raise CatalogError("This user is deactivated and cannot hold API tokens.")
+    key = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=key[: ApiToken.PREFIX_LENGTH],
+        key_hash=ApiToken.hash_key(key),
+        scope=scope,
+        expires_at=expires_at,
+    )
+    return IssuedToken(token=token, key=key)
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db()
+    return token
+
+
+@transaction.atomic
+def heartbeat_record(*, source: str, worker: str = "") -> Heartbeat:
+    return Heartbeat.objects.create(source=source[:50], worker=worker[:200])
