@@ -13,6 +13,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from kbsite.errors import DomainError
+
 
 class DomainConflict(exceptions.APIException):
     """The action is not allowed in the object's current state (409), with every reason."""
@@ -53,7 +55,20 @@ def _flatten_fields(detail: Any) -> dict[str, list[str]]:
     return fields
 
 
+def domain_error_response(exc: DomainError) -> Response:
+    error: dict[str, Any] = {
+        "code": exc.code,
+        "message": exc.message,
+        "fields": {exc.field: [exc.message]} if exc.field else {},
+    }
+    if exc.reasons:
+        error["reasons"] = exc.reasons
+    return Response({"error": error}, status=exc.status_code)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found, or you do not have access to it.")
     elif isinstance(exc, DjangoPermissionDenied):

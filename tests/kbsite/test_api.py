@@ -106,3 +106,49 @@ def test_schema_and_docs_need_sign_in(client, responder):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert "cdn" not in docs.content.decode().lower()
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "body"),
+    [
+        (
+            "InvalidInput",
+            400,
+            {
+                "code": "invalid",
+                "message": "Title is required.",
+                "fields": {"title": ["Title is required."]},
+            },
+        ),
+        (
+            "NotAllowed",
+            403,
+            {"code": "permission_denied", "message": "Title is required.", "fields": {}},
+        ),
+        (
+            "StateConflict",
+            409,
+            {
+                "code": "conflict",
+                "message": "Title is required.",
+                "fields": {},
+                "reasons": ["one", "two"],
+            },
+        ),
+        (
+            "StaleVersion",
+            412,
+            {"code": "stale_version", "message": "Title is required.", "fields": {}},
+        ),
+    ],
+)
+def test_domain_errors_map_to_one_shape(error, status, body):
+    from kbsite import errors
+    from kbsite.api.errors import exception_handler
+
+    kwargs = {"field": "title"} if error == "InvalidInput" else {}
+    if error == "StateConflict":
+        kwargs = {"reasons": ["one", "two"]}
+    response = exception_handler(getattr(errors, error)("Title is required.", **kwargs), {})
+    assert response.status_code == status
+    assert response.data == {"error": body}
