@@ -1,0 +1,114 @@
+"""Writes of KPI snapshots: recompute one figure, a period, or the recent months for every scope.
+
+Each write is an upsert on (kpi, period, scope), so that running a recompute twice — or a
+worker dying half-way and the task running again — leaves exactly one row per figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kbsite.models import Service, Team
+from metrics.kpis import KPIS, KpiResult
+from metrics.models import KpiSnapshot, RecomputeRun
+from metrics.periods import ALL, Period, Scope, recent_months
+
+FULL_RECOMPUTE_MONTHS = 13
+
+
+def all_scopes() -> list[Scope]:
+    teams = Team.objects.order_by("slug").values_list("slug", flat=True)
+    services = Service.objects.order_by("slug").values_list("slug", flat=True)
+    return [
+        ALL,
+        *(Scope(kind="team", slug=slug) for slug in teams),
+        *(Scope(kind="service", slug=slug) for slug in services),
+    ]
+
+
+def _snapshot_fields(result: KpiResult) -> dict[str, object]:
+    return {
+        "value": result.value,
+        "numerator": result.numerator,
+        "denominator": result.denominator,
+        "incidents": [[pk, counted] for pk, counted in result.incidents],
+        "extra": result.extra,
+        "computed_at": timezone.now(),
+    }
+
+
+def kpi_snapshot_compute(*, kpi: str, period: Period, scope: Scope) -> KpiSnapshot:
+    """Compute one figure and store it, replacing any earlier snapshot of it."""
+    result = KPIS[kpi].compute(period=period, scope=scope)
+    snapshot, _ = KpiSnapshot.objects.update_or_create(
+        kpi=kpi,
+        period_start=period.start,
+        period_end=period.end,
+        scope=scope.key,
+        defaults=_snapshot_fields(result),
+    )
+    return snapshot
+
+
+def kpi_period_recompute(*, period: Period, scopes: Iterable[Scope] | None = None) -> int:
+    """Recompute every KPI of one period for the given scopes (all of them by default)."""
+    count = 0
+    for scope in scopes if scopes is not None else all_scopes():
+        with transaction.atomic():
+            for kpi in KPIS:
+                kpi_snapshot_compute(kpi=kpi, period=period, scope=scope)
+                count += 1
+    return count
+
+
+def kpi_recent_recompute(
+    *,
+    today: date | None = None,
+    months: int = FULL_RECOMPUTE_MONTHS,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Recompute the last `months` months (the current one included) for every scope."""
+    periods = recent_months(today=today or timezone.now().date(), count=months)
+    scopes = all_scopes()
+    total = len(periods) * len(scopes)
+    done = 0
+    for period in periods:
+        for scope in scopes:
+            kpi_period_recompute(period=period, scopes=[scope])
+            done += 1
+            if progress:
+                progress(done, total)
+    return done * len(KPIS)
+
+
+def recompute_run_start(*, user: User) -> tuple[RecomputeRun, bool]:
+    """Start a manager's "recompute now" unless one is already queued or running.
+
+    Returns the run and whether it is new. The database allows one active run, so two clicks at
+    the same moment still make one.
+    """
+    try:
+        with transaction.atomic():
+            return RecomputeRun.objects.create(requested_by=user), True
+    except IntegrityError:
+        return RecomputeRun.objects.get(is_active=True), False
+
+
+def recompute_run_progress(*, run: RecomputeRun, done: int, total: int) -> None:
+    RecomputeRun.objects.filter(pk=run.pk).update(
+        status=RecomputeRun.Status.RUNNING, done_steps=done, total_steps=total
+    )
+
+
+def recompute_run_finish(*, run: RecomputeRun, error: str = "") -> None:
+    RecomputeRun.objects.filter(pk=run.pk).update(
+        status=RecomputeRun.Status.FAILED if error else RecomputeRun.Status.DONE,
+        is_active=False,
+        error=error[:2000],
+        finished_at=timezone.now(),
+    )
