@@ -40,6 +40,7 @@ run: install var/secret_key
 	$(PY) manage.py migrate --no-input -v 0 && \
 	$(PY) manage.py collectstatic --no-input -v 0 && \
 	$(PY) manage.py seed_demo && \
+	$(PY) manage.py recompute_kpis && \
 	exec $(PY) manage.py serve --port $(PORT)
 
 dev: install
@@ -47,6 +48,7 @@ dev: install
 	$(PY) manage.py check_services && \
 	$(PY) manage.py migrate --no-input -v 0 && \
 	$(PY) manage.py seed_demo && \
+	$(PY) manage.py recompute_kpis && \
 	exec $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 lint: install

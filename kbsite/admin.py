@@ -1,7 +1,19 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from kbsite.models import ApiToken, Heartbeat, Service, Tag, Team, TeamMembership
+from kbsite.errors import DomainError
+from kbsite.models import (
+    ApiToken,
+    Heartbeat,
+    Service,
+    Tag,
+    Team,
+    TeamMembership,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from kbsite.webhooks.services import webhook_subscription_pause, webhook_subscription_resume
 
 
 class TeamMembershipInline(admin.TabularInline):
@@ -52,3 +64,85 @@ class ApiTokenAdmin(admin.ModelAdmin):
 class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ["source", "worker", "recorded_at"]
     readonly_fields = ["source", "worker", "recorded_at"]
+
+
+WEBHOOK_SUBSCRIPTION_FIELDS: list[str] = [
+    "owner",
+    "name",
+    "target_url",
+    "events",
+    "is_active",
+    "paused_at",
+    "pause_reason",
+    "failure_count",
+    "created_at",
+]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    """Everyone's webhooks, for operators. The signing secret is never shown."""
+
+    list_display = ["name", "owner", "target_url", "is_active", "failure_count", "created_at"]
+    list_filter = ["is_active"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "target_url", "owner__username"]
+    exclude = ["secret"]
+    readonly_fields = WEBHOOK_SUBSCRIPTION_FIELDS
+    actions = ["pause_selected", "resume_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Pause the selected webhooks")
+    def pause_selected(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        for subscription in queryset.filter(is_active=True):
+            webhook_subscription_pause(subscription=subscription, reason="Paused by an operator.")
+
+    @admin.action(description="Resume the selected webhooks")
+    def resume_selected(
+        self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
+    ) -> None:
+        for subscription in queryset.filter(is_active=False):
+            try:
+                webhook_subscription_resume(subscription=subscription)
+            except DomainError as error:
+                self.message_user(request, f"{subscription}: {error.message}", messages.ERROR)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log of every webhook, read only."""
+
+    list_display = [
+        "id",
+        "subscription",
+        "event",
+        "status",
+        "attempts",
+        "response_status_code",
+        "duration_ms",
+        "created_at",
+    ]
+    list_filter = ["status", "event"]
+    list_select_related = ["subscription"]
+    search_fields = ["subscription__name", "subscription__owner__username", "event"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "subscription",
+        "event",
+        "payload",
+        "status",
+        "attempts",
+        "response_status_code",
+        "duration_ms",
+        "error",
+        "created_at",
+        "last_attempt_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -24,4 +24,16 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "kwargs": {"source": "beat"},
     },
+    # Once a day, remind owners of published articles that are past their review date; an
+    # article is reminded once per due date, so a rerun or a missed day sends nothing twice.
+    "knowledge-overdue-reviews": {
+        "task": "knowledge.tasks.notify_overdue_reviews",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    # Every night, recompute the KPI snapshots of the last 13 months for every scope: late
+    # postmortems and new comparable incidents change earlier months' figures.
+    "metrics-nightly-recompute": {
+        "task": "metrics.tasks.recompute_recent",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }

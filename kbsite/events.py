@@ -8,8 +8,10 @@ Handlers should only enqueue a task: they run in the request that caused the eve
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -18,6 +20,19 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[..., None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
+_state = threading.local()
+
+
+@contextmanager
+def suppressed() -> Iterator[None]:
+    """Emit nothing inside this block (in this thread): for bulk loads such as the demo data,
+    which recompute what the handlers would have reacted to once, at the end."""
+    previous = getattr(_state, "suppressed", False)
+    _state.suppressed = True
+    try:
+        yield
+    finally:
+        _state.suppressed = previous
 
 
 def subscribe(event: str, handler: Handler) -> None:
@@ -33,6 +48,8 @@ def unsubscribe(event: str, handler: Handler) -> None:
 
 def emit(event: str, **payload: Any) -> None:
     """Run the handlers of `event` once the current transaction commits (at once outside one)."""
+    if getattr(_state, "suppressed", False):
+        return
 
     def dispatch() -> None:
         for handler in list(_handlers[event]):

@@ -140,3 +140,92 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+# --- webhooks (outgoing) ----------------------------------------------------------------------
+
+# The events a webhook may subscribe to, with what each means to a receiver. Each one is emitted
+# through kbsite.events by the app that owns it; the payload carries ids, never content.
+WEBHOOK_EVENTS: dict[str, str] = {
+    "incident.created": "An incident was opened.",
+    "incident.updated": "An incident's fields or status changed.",
+    "incident.resolved": "An incident was resolved.",
+    "postmortem.published": "A postmortem was published.",
+    "article.published": "A knowledge article was published.",
+    "article.flagged": "A published article was flagged as outdated.",
+    "article_use.recorded": "An article was recorded as used during an incident's response.",
+    "action_item.overdue": "An action item passed its due date without being done.",
+    "kpis.recomputed": "KPI snapshots were recomputed.",
+}
+
+
+class WebhookSubscription(models.Model):
+    """A person's request to have events POSTed, signed, to a URL of theirs.
+
+    The secret signs every delivery, so it is kept as written (a hash could not sign); it is shown
+    to its owner once, at creation, and never again on any page or in the API.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_subscriptions"
+    )
+    name = models.CharField(max_length=100)
+    target_url = models.CharField(max_length=500)
+    events = models.JSONField(default=list)
+    secret = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=300, blank=True)
+    failure_count = models.PositiveIntegerField(
+        default=0, help_text="Deliveries that failed in a row; a success resets it."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_active=True, paused_at__isnull=True)
+                | models.Q(is_active=False, paused_at__isnull=False),
+                name="webhook_paused_at_matches_is_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, event: str) -> bool:
+        return self.is_active and event in self.events
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one subscription: the delivery log's row."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=50)
+    payload = models.JSONField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    response_status_code = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["subscription", "-created_at"], name="webhook_delivery_log"),
+            models.Index(fields=["created_at"], name="webhook_delivery_created"),
+        ]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.subscription_id} ({self.status})"

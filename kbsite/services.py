@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from kbsite.models import ApiToken, Heartbeat, Service, Tag, Team, TeamMembership
+from kbsite.models import ApiToken, Heartbeat, Notification, Service, Tag, Team, TeamMembership
 from kbsite.roles import Role
+
+logger = logging.getLogger(__name__)
 
 
 class CatalogError(ValueError):
@@ -111,3 +116,28 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
 @transaction.atomic
 def heartbeat_record(*, source: str, worker: str = "") -> Heartbeat:
     return Heartbeat.objects.create(source=source[:50], worker=worker[:200])
+
+
+def notification_send(
+    *, user: User, text: str, url: str = "", email_subject: str | None = None
+) -> Notification:
+    """Leave an in-app notice for `user`; with `email_subject`, also email it once committed.
+
+    The email goes only to people with an address, after the surrounding transaction commits, so
+    a rolled-back change sends nothing. A failing mail server is logged and never undoes the
+    notice. `url` is a site path; the email carries it as an absolute link.
+    """
+    notification = Notification.objects.create(user=user, text=text[:500], url=url[:500])
+    if email_subject and user.email:
+        address = user.email
+        link = f"{settings.SITE_URL}{url}" if url.startswith("/") else url
+        body = f"{text}\n\n{link}\n" if link else f"{text}\n"
+
+        def deliver() -> None:
+            try:
+                send_mail(email_subject[:200], body, None, [address])
+            except Exception:
+                logger.exception("could not email notification %s", notification.pk)
+
+        transaction.on_commit(deliver)
+    return notification

@@ -206,6 +206,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "kbsite.api.errors.exception_handler",
+    # JSON only, with the request-size limit and a nesting limit enforced (DRF's own parser
+    # checks neither).
+    "DEFAULT_PARSER_CLASSES": ["kbsite.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -222,6 +225,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Fields named alike (status, state, kind) carry different choice sets in different apps:
+    # name each enum after its model so that the schema stays unambiguous.
+    "ENUM_NAME_OVERRIDES": {
+        "ArticleStateEnum": "knowledge.models.ArticleState",
+        "FeedbackKindEnum": "knowledge.models.ArticleFeedback.Kind",
+        "IncidentStatusEnum": "postmortems.models.IncidentStatus",
+        "PostmortemStateEnum": "postmortems.models.PostmortemState",
+        "FindingKindEnum": "postmortems.models.Finding.Kind",
+        "TimelineEntryKindEnum": "postmortems.models.TimelineEntry.Kind",
+        "ActionItemStatusEnum": "postmortems.models.ActionItem.Status",
+    },
 }
 
 # --- logging --------------------------------------------------------------------------------
@@ -234,3 +248,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- rate limits and webhooks (integrations) --------------------------------------------------
+# Proxies in front of the site that append to X-Forwarded-For; 0 trusts only REMOTE_ADDR, so a
+# client cannot choose the address its rate limit is counted under.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0)
+# Failed sign-ins allowed per window, per username and per client address.
+SIGNIN_RATE_LIMIT_PER_USERNAME = env_int("SIGNIN_RATE_LIMIT_PER_USERNAME", default=10, minimum=1)
+SIGNIN_RATE_LIMIT_PER_IP = env_int("SIGNIN_RATE_LIMIT_PER_IP", default=50, minimum=1)
+SIGNIN_RATE_WINDOW_SECONDS = env_int("SIGNIN_RATE_WINDOW_SECONDS", default=300, minimum=1)
+# API requests allowed per window for each person (all their tokens and sessions together).
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", default=600, minimum=1)
+API_RATE_WINDOW_SECONDS = env_int("API_RATE_WINDOW_SECONDS", default=60, minimum=1)
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["kbsite.ratelimit.ApiRateThrottle"]
+# Outgoing webhooks: private, loopback and link-local targets are refused unless this is true.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", default=5, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", default=5, minimum=1)
+WEBHOOK_RETRY_BACKOFF_SECONDS = env_int("WEBHOOK_RETRY_BACKOFF_SECONDS", default=30, minimum=1)
+WEBHOOK_PAUSE_AFTER_FAILURES = env_int("WEBHOOK_PAUSE_AFTER_FAILURES", default=10, minimum=1)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30, minimum=1)

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from kbsite import views
+from kbsite import account_views, views
 
 handler400 = "kbsite.views.bad_request"
 handler403 = "kbsite.views.permission_denied"
@@ -14,16 +14,15 @@ handler404 = "kbsite.views.page_not_found"
 
 api_v1 = [
     path("", include("kbsite.api.urls")),
+    path("", include("knowledge.api.urls")),
+    path("", include("metrics.api.urls")),
+    path("", include("postmortems.api.urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
@@ -31,6 +30,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("accounts/", include("kbsite.account_urls")),
     path("knowledge/", include("knowledge.urls")),
     path("postmortems/", include("postmortems.urls")),
     path("dashboard/", include("metrics.urls")),

@@ -6,3 +6,9 @@ class KnowledgeConfig(AppConfig):
 
     name = "knowledge"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kbsite.demo import register_seeder
+        from knowledge.demo import seed_knowledge
+
+        register_seeder(name="knowledge", order=10, run=seed_knowledge)

@@ -6,3 +6,8 @@ class MetricsConfig(AppConfig):
 
     name = "metrics"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from metrics.subscriptions import subscribe_all
+
+        subscribe_all()

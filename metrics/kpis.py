@@ -304,7 +304,7 @@ def _time_saved_sql(scope_sql: str) -> str:
 
 def _scope_id(scope: Scope) -> int | None:
     """The id of the scope's team or service; InvalidInput when it does not exist."""
-    if scope.kind == "all":
+    if scope.kind in ("all", "severity"):
         return None
     model = Team if scope.kind == "team" else Service
     pk = model.objects.filter(slug=scope.slug).values_list("pk", flat=True).first()
@@ -315,6 +315,8 @@ def _scope_id(scope: Scope) -> int | None:
 
 def scoped_incidents(scope: Scope) -> QuerySet[Incident]:
     scope_id = _scope_id(scope)
+    if scope.kind == "severity":
+        return Incident.objects.filter(severity=scope.slug)
     if scope_id is None:
         return Incident.objects.all()
     if scope.kind == "team":
@@ -328,6 +330,8 @@ def scoped_incidents(scope: Scope) -> QuerySet[Incident]:
 
 
 def _scope_sql(scope: Scope) -> tuple[str, dict[str, Any]]:
+    if scope.kind == "severity":
+        return "AND t.severity = %(scope_severity)s", {"scope_severity": scope.slug}
     scope_id = _scope_id(scope)
     if scope.kind == "team":
         return "AND t.team_id = %(scope_id)s", {"scope_id": scope_id}

@@ -93,7 +93,7 @@ def recent_months(*, today: date, count: int) -> list[Period]:
 
 @dataclass(frozen=True)
 class Scope:
-    kind: str  # "all", "team" or "service"
+    kind: str  # "all", "team", "service" or "severity"
     slug: str = ""
 
     @property
@@ -104,12 +104,21 @@ class Scope:
 ALL = Scope(kind="all")
 
 
+SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+
+
 def parse_scope(text: str | None) -> Scope:
-    """`all`, `team:<slug>` or `service:<slug>`; existence is checked by the caller."""
+    """`all`, `team:<slug>`, `service:<slug>` or `severity:sev1`…`sev4`; whether the team or
+    service exists is checked by the caller."""
     value = (text or "all").strip().lower()
     if value == "all":
         return ALL
     kind, _, slug = value.partition(":")
-    if kind not in {"team", "service"} or not re.fullmatch(r"[-a-z0-9_]{1,100}", slug):
-        raise InvalidInput("Scope must be all, team:<slug> or service:<slug>.", field="scope")
+    valid = (kind in {"team", "service"} and re.fullmatch(r"[-a-z0-9_]{1,100}", slug)) or (
+        kind == "severity" and slug in SEVERITIES
+    )
+    if not valid:
+        raise InvalidInput(
+            "Scope must be all, team:<slug>, service:<slug> or severity:sev1…sev4.", field="scope"
+        )
     return Scope(kind=kind, slug=slug)

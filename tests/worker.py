@@ -37,7 +37,8 @@ def worker_environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_worker(**extra_env: str) -> subprocess.Popen[bytes]:
+def start_worker(*, pool: str = "prefork", **extra_env: str) -> subprocess.Popen[bytes]:
+    """`pool="solo"` runs tasks in the main process, so killing it kills the task too."""
     command = [
         sys.executable,
         "-m",
@@ -50,7 +51,7 @@ def start_worker(**extra_env: str) -> subprocess.Popen[bytes]:
         "--concurrency",
         "1",
         "--pool",
-        "prefork",
+        pool,
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",

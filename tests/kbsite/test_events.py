@@ -45,3 +45,19 @@ def test_a_failing_handler_does_not_stop_the_others():
         events.unsubscribe("thing.failed", broken)
         events.unsubscribe("thing.failed", working)
     assert seen == [3]
+
+
+def test_nothing_is_emitted_while_suppressed():
+    seen: list[int] = []
+
+    def handler(*, number: int) -> None:
+        seen.append(number)
+
+    events.subscribe("thing.quiet", handler)
+    try:
+        with events.suppressed():
+            events.emit("thing.quiet", number=1)
+        events.emit("thing.quiet", number=2)
+    finally:
+        events.unsubscribe("thing.quiet", handler)
+    assert seen == [2]

@@ -109,7 +109,11 @@ def test_lessons_documented_counts_a_spawned_article_whatever_its_state():
     draft.state = ArticleState.DRAFT
     draft.save()
     Finding.objects.create(
-        postmortem=pm, text="x", kind="root_cause", outcome="spawned", article=draft,
+        postmortem=pm,
+        text="x",
+        kind="root_cause",
+        outcome="spawned",
+        article=draft,
         created_by=pm.created_by,
     )
     assert kpi_lessons_documented(period=MARCH, scope=ALL).value == 1.0
@@ -185,7 +189,11 @@ def test_recurrence_split_by_prior_knowledge(repeat_scenario):
     article.published_at = at("2026-01-20 00:00")
     article.save()
     Finding.objects.create(
-        postmortem=pm, text="x", kind="root_cause", outcome="spawned", article=article,
+        postmortem=pm,
+        text="x",
+        kind="root_cause",
+        outcome="spawned",
+        article=article,
         created_by=pm.created_by,
     )
     recurrence = kpi_repeat_rate(period=MARCH, scope=ALL).extra["recurrence"]
@@ -225,15 +233,25 @@ def reuse_scenario():
         "c5": helped(incident("2026-01-09 00:00", hours=0.5, services=[s1])),
         "c6": incident("2025-07-01 00:00", hours=100, services=[s1]),
         # Tier 2 for target b (sev3): one shares ledger; three share category "capacity".
-        "d1": incident("2026-02-01 00:00", hours=6, severity="sev3", services=[s2], root_cause_category=d),
-        "d2": incident("2026-02-02 00:00", hours=8, severity="sev3", services=[s3], root_cause_category=d),
-        "d3": incident("2026-02-03 00:00", hours=9, severity="sev3", services=[s3], root_cause_category=d),
-        "d4": incident("2026-02-04 00:00", hours=100, severity="sev3", services=[s3], root_cause_category=c),
+        "d1": incident(
+            "2026-02-01 00:00", hours=6, severity="sev3", services=[s2], root_cause_category=d
+        ),
+        "d2": incident(
+            "2026-02-02 00:00", hours=8, severity="sev3", services=[s3], root_cause_category=d
+        ),
+        "d3": incident(
+            "2026-02-03 00:00", hours=9, severity="sev3", services=[s3], root_cause_category=d
+        ),
+        "d4": incident(
+            "2026-02-04 00:00", hours=100, severity="sev3", services=[s3], root_cause_category=c
+        ),
         # Only two sev1 comparables: target c has no baseline.
         "e1": incident("2026-02-10 00:00", hours=5, severity="sev1", services=[s1]),
         "e2": incident("2026-02-11 00:00", hours=6, severity="sev1", services=[s1]),
     }
-    made["a"] = helped(incident("2026-03-10 00:00", hours=1, services=[s1], root_cause_category=c), 30)
+    made["a"] = helped(
+        incident("2026-03-10 00:00", hours=1, services=[s1], root_cause_category=c), 30
+    )
     made["b"] = helped(
         incident("2026-03-12 00:00", hours=5, severity="sev3", services=[s2], root_cause_category=d)
     )
@@ -275,3 +293,8 @@ def test_unknown_scope_is_a_clear_error():
 
     with pytest.raises(InvalidInput, match="There is no team 'nope'"):
         kpi_repeat_rate(period=MARCH, scope=Scope(kind="team", slug="nope"))
+
+
+def test_severity_scope(reuse_scenario):
+    result = kpi_time_saved(period=MARCH, scope=Scope(kind="severity", slug="sev3"))
+    assert (result.value, result.denominator) == (pytest.approx(3.0), 1)

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: subscriptions, signed deliveries by Celery, and the SSRF guard."""

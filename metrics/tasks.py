@@ -1,0 +1,92 @@
+"""KPI jobs: thin, idempotent wrappers around metrics.services.
+
+Every task upserts on (kpi, period, scope), so a rerun — after a retry, or a redelivery when a
+worker died — leaves the same rows. That is what makes `acks_late` safe here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError
+
+from metrics.models import RecomputeRun
+from metrics.periods import month_period
+from metrics.services import (
+    kpi_period_recompute,
+    kpi_recent_recompute,
+    recompute_run_finish,
+    recompute_run_progress,
+)
+
+# Database hiccups are worth retrying; anything else is a bug and should surface at once.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+# Events within this many seconds of the first one share a single recompute.
+COALESCE_SECONDS = 15
+
+
+def pending_key(period_start: date) -> str:
+    return f"metrics:recompute-pending:{period_start:%Y-%m}"
+
+
+def enqueue_period_recompute(*, day: date) -> bool:
+    """Schedule a recompute of the month of `day`, unless one is already waiting.
+
+    `cache.add` is atomic (Redis SET NX in production), so a burst of events from many
+    processes schedules one task; the task clears the mark before it starts, so an event that
+    lands while it runs schedules the next one and nothing is missed.
+    """
+    period = month_period(day)
+    if not cache.add(pending_key(period.start), 1, timeout=COALESCE_SECONDS * 20):
+        return False
+    recompute_period.apply_async(
+        kwargs={"period_start": period.start.isoformat()}, countdown=COALESCE_SECONDS
+    )
+    return True
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def recompute_period(*, period_start: str) -> int:
+    start = date.fromisoformat(period_start)
+    cache.delete(pending_key(start))
+    return kpi_period_recompute(period=month_period(start))
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def recompute_recent(*, run_id: int | None = None) -> int:
+    """The nightly job (and "recompute now"): the last 13 months for every scope."""
+    run = RecomputeRun.objects.filter(pk=run_id).first() if run_id else None
+
+    def progress(done: int, total: int) -> None:
+        if run is not None:
+            recompute_run_progress(run=run, done=done, total=total)
+
+    try:
+        count = kpi_recent_recompute(progress=progress)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as error:
+        if run is not None:
+            recompute_run_finish(run=run, error=f"{type(error).__name__}: {error}")
+        raise
+    if run is not None:
+        recompute_run_finish(run=run)
+    return count

@@ -1,0 +1,43 @@
+"""Filters that round figures for people: snapshots and secondary metrics stay unrounded."""
+
+from __future__ import annotations
+
+from django import template
+
+from metrics.periods import Period, Scope
+
+register = template.Library()
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """0.425 → "42.5 %"; None → "no data"."""
+    if value is None:
+        return "no data"
+    return f"{value * 100:.1f} %"
+
+
+@register.filter
+def duration_minutes(value: float | None) -> str:
+    """Minutes as people read them: "42 min" under two hours, "3.5 h" above."""
+    if value is None:
+        return "no data"
+    if value < 120:
+        return f"{value:.0f} min"
+    return f"{value / 60:.1f} h"
+
+
+@register.filter
+def scope_label(scope: Scope) -> str:
+    if scope.kind == "all":
+        return "every team and service"
+    if scope.kind == "severity":
+        return f"severity {scope.slug.upper()}"
+    return f"{scope.kind} {scope.slug}"
+
+
+@register.filter
+def period_label(period: Period) -> str:
+    if period.is_month:
+        return f"{period.start:%B %Y}"
+    return period.label

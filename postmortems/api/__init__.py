@@ -1,0 +1,1 @@
+"""The postmortems REST API: incidents, postmortems, their findings, timeline and action items."""

@@ -1,0 +1,57 @@
+"""The jobs' bulk computation agrees with the per-figure definitions, for every scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from metrics.bulk import BULK, all_scope_keys, empty_result, scope_from_key
+from metrics.kpis import KPIS
+from metrics.models import KpiSnapshot
+from metrics.periods import parse_month
+from metrics.services import kpi_period_recompute
+from tests.metrics.test_kpis import MARCH, repeat_scenario, reuse_scenario  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_bulk_matches_definitions(period):
+    for kpi, compute in BULK.items():
+        bulk = compute(period=period)
+        for key in all_scope_keys():
+            expected = KPIS[kpi].compute(period=period, scope=scope_from_key(key))
+            got = bulk.get(key) or empty_result(kpi)
+            assert got.value == pytest.approx(expected.value), (kpi, key)
+            assert (got.numerator, got.denominator) == pytest.approx(
+                (expected.numerator, expected.denominator)
+            ), (kpi, key)
+            assert got.incidents == expected.incidents, (kpi, key)
+            assert got.extra == pytest.approx(expected.extra) if kpi == "time_saved" else True
+            if kpi == "repeat_rate":
+                assert got.extra["recurrence"] == expected.extra["recurrence"], key
+                assert got.extra["baseline"] == pytest.approx(expected.extra["baseline"]), key
+                assert got.extra["reduction"] == pytest.approx(expected.extra["reduction"]), key
+
+
+def test_bulk_repeat_rate_matches(repeat_scenario):  # noqa: F811
+    assert_bulk_matches_definitions(MARCH)
+
+
+def test_bulk_time_saved_matches(reuse_scenario):  # noqa: F811
+    assert_bulk_matches_definitions(MARCH)
+
+
+def test_bulk_on_an_empty_period_is_no_data_everywhere():
+    assert_bulk_matches_definitions(parse_month("2025-01"))
+
+
+def test_recompute_writes_one_row_per_kpi_and_scope_and_replaces_it(reuse_scenario):  # noqa: F811
+    count = kpi_period_recompute(period=MARCH)
+    expected = len(KPIS) * len(all_scope_keys())
+    assert count == expected
+    assert KpiSnapshot.objects.count() == expected
+    first = KpiSnapshot.objects.get(kpi="time_saved", scope="all")
+    kpi_period_recompute(period=MARCH)
+    assert KpiSnapshot.objects.count() == expected
+    again = KpiSnapshot.objects.get(kpi="time_saved", scope="all")
+    assert (again.pk, again.value, again.incidents) == (first.pk, first.value, first.incidents)
+    assert again.computed_at >= first.computed_at

@@ -1,0 +1,90 @@
+"""Fault test: SIGKILL the worker in the middle of a full recompute, start it again, and the
+snapshot table ends complete and identical to an undisturbed run, without duplicates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from kbsite.celery import app as celery_app
+from metrics.models import KpiSnapshot, RecomputeRun
+from metrics.services import kpi_recent_recompute, recompute_run_start
+from metrics.tasks import recompute_recent
+from tests.kbsite.factories import ServiceFactory, TeamFactory, UserFactory
+from tests.postmortems.factories import IncidentFactory, RootCauseCategoryFactory
+from tests.worker import purge_queue, start_worker, stop_worker, wait_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def snapshot_rows() -> list[tuple]:
+    return sorted(
+        KpiSnapshot.objects.values_list(
+            "kpi",
+            "period_start",
+            "period_end",
+            "scope",
+            "value",
+            "numerator",
+            "denominator",
+            "incidents",
+            "extra",
+        )
+    )
+
+
+def make_history() -> None:
+    teams = [TeamFactory(name=f"Fault team {n}") for n in range(3)]
+    services = [ServiceFactory(name=f"fault-service-{n}", team=teams[n % 3]) for n in range(12)]
+    categories = [RootCauseCategoryFactory(name=f"Fault category {n}") for n in range(3)]
+    now = timezone.now()
+    for number in range(80):
+        started = now - timedelta(days=5 * number + 1)
+        IncidentFactory(
+            team=teams[number % 3],
+            services=[services[number % 12], services[(number * 5) % 12]],
+            root_cause_category=categories[number % 3],
+            severity=f"sev{number % 4 + 1}",
+            started_at=started,
+            resolved_at=started + timedelta(hours=1 + number % 9),
+        )
+
+
+def test_a_killed_worker_leaves_the_snapshots_complete_and_identical(settings):
+    make_history()
+    kpi_recent_recompute()
+    expected = snapshot_rows()
+    assert len(expected) == 3 * 13 * (1 + 3 + 12 + 4)
+    KpiSnapshot.objects.all().delete()
+
+    purge_queue()
+    run, _ = recompute_run_start(user=UserFactory(username="maya"))
+    celery_app.conf.task_always_eager = False
+    environment = {"CELERY_VISIBILITY_TIMEOUT": "3"}
+    first = start_worker(pool="solo", **environment)
+    second = None
+    try:
+        recompute_recent.apply_async(kwargs={"run_id": run.pk})
+        total = 13  # one step per month
+        assert wait_for(lambda: RecomputeRun.objects.get(pk=run.pk).done_steps >= 3, timeout=60)
+        stop_worker(first, hard=True)
+        killed_at = RecomputeRun.objects.get(pk=run.pk)
+        assert killed_at.status == RecomputeRun.Status.RUNNING
+        assert killed_at.done_steps < total
+        assert KpiSnapshot.objects.count() < len(expected)
+
+        second = start_worker(pool="solo", **environment)
+        assert wait_for(
+            lambda: RecomputeRun.objects.get(pk=run.pk).status == RecomputeRun.Status.DONE,
+            timeout=120,
+        )
+    finally:
+        celery_app.conf.task_always_eager = True
+        stop_worker(first, hard=True)
+        if second is not None:
+            stop_worker(second)
+
+    assert snapshot_rows() == expected
+    assert KpiSnapshot.objects.count() == len(expected)

@@ -1,0 +1,168 @@
+"""Similar earlier incidents ("possibly a repeat of #N") with their reasons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.http import Http404
+
+from postmortems.models import RepeatRejection
+from postmortems.similar import incident_similar_for_user
+from tests.kbsite.factories import ServiceFactory, TeamFactory, UserFactory
+from tests.postmortems.factories import IncidentFactory, RootCauseCategoryFactory
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def days_ago(days: int) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+@pytest.fixture
+def scenario(payments_team, search_team):
+    config = RootCauseCategoryFactory(name="Scenario config", slug="scenario-config")
+    capacity = RootCauseCategoryFactory(name="Scenario capacity", slug="scenario-capacity")
+    checkout = ServiceFactory(name="checkout", team=payments_team)
+    ledger = ServiceFactory(name="ledger", team=payments_team)
+    other_team = TeamFactory(name="Identity")
+    judge = UserFactory(username="judge")
+    made = {
+        "current": IncidentFactory(
+            summary="Checkout answered 503 for 14 minutes after the 10:02 deploy.",
+            title="Checkout returns 503 after deploy",
+            started_at=NOW,
+            root_cause_category=config,
+            services=[checkout],
+            team=payments_team,
+        ),
+        "rule": IncidentFactory(
+            summary="The payment page timed out for card payments while the ledger was locked.",
+            title="Payment page timeouts",
+            started_at=days_ago(20),
+            root_cause_category=config,
+            services=[checkout, ledger],
+            team=payments_team,
+        ),
+        "text": IncidentFactory(
+            summary="Checkout answered 503 at the evening peak; the pods were at their CPU limit.",
+            title="Checkout 503 errors at peak",
+            started_at=days_ago(100),
+            root_cause_category=capacity,
+            services=[ledger],
+            team=payments_team,
+        ),
+        "both": IncidentFactory(
+            summary="Checkout answered 503 after a config deploy changed the upstream port.",
+            title="Checkout returns 503 after config deploy",
+            started_at=days_ago(40),
+            root_cause_category=config,
+            services=[checkout],
+            team=payments_team,
+        ),
+        "restricted": IncidentFactory(
+            summary="Checkout answered 503 after the partner deploy.",
+            title="Checkout returns 503 after deploy",
+            started_at=days_ago(10),
+            root_cause_category=config,
+            services=[checkout],
+            team=other_team,
+            visibility="restricted",
+        ),
+        "rejected": IncidentFactory(
+            summary="Checkout answered 503 after the deploy of the fraud rules.",
+            title="Checkout returns 503 after deploy",
+            started_at=days_ago(5),
+            root_cause_category=config,
+            services=[checkout],
+            team=payments_team,
+        ),
+        "later": IncidentFactory(
+            summary="Checkout answered 503 after deploy again.",
+            title="Checkout returns 503 after deploy",
+            started_at=NOW + timedelta(days=1),
+            root_cause_category=config,
+            services=[checkout],
+            team=payments_team,
+        ),
+        "too_old": IncidentFactory(
+            summary="The payment page timed out after a config change.",
+            title="Payment page timeouts",
+            started_at=days_ago(200),
+            root_cause_category=config,
+            services=[checkout],
+            team=payments_team,
+        ),
+        "unrelated": IncidentFactory(
+            summary="New products took an hour to appear in search results.",
+            title="Search index lag",
+            started_at=days_ago(3),
+            root_cause_category=capacity,
+            services=[ServiceFactory(name="indexer")],
+            team=search_team,
+        ),
+    }
+    RepeatRejection.objects.create(
+        incident=made["current"], earlier=made["rejected"], rejected_by=judge
+    )
+    return made
+
+
+def check_suggestions(scenario, user):
+    made = scenario
+    suggestions = incident_similar_for_user(incident=made["current"], user=user)
+    by_id = {s.incident.pk: s for s in suggestions}
+    assert [s.incident.pk for s in suggestions] == [
+        made["both"].pk,
+        made["rule"].pk,
+        made["text"].pk,
+    ]
+    assert by_id[made["both"].pk].matches_rule
+    assert by_id[made["both"].pk].reasons[0] == (
+        "same root cause (Scenario config) and service checkout, 40 days earlier"
+    )
+    assert by_id[made["both"].pk].reasons[1].startswith("similar description: 503, checkout")
+    assert by_id[made["rule"].pk].reasons == [
+        "same root cause (Scenario config) and service checkout, 20 days earlier"
+    ]
+    assert not by_id[made["text"].pk].matches_rule
+    assert by_id[made["text"].pk].reasons == ["similar description: 503, checkout"]
+
+
+@pytest.mark.django_db
+def test_suggestions_rank_rule_matches_first_and_hide_what_the_user_cannot_see(scenario, responder):
+    check_suggestions(scenario, responder)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_suggestions_on_postgresql_use_full_text(scenario, responder):
+    check_suggestions(scenario, responder)
+
+
+@pytest.mark.django_db
+def test_a_confirmed_repeat_is_not_suggested_again(scenario, responder):
+    made = scenario
+    made["current"].repeat_of = made["both"]
+    made["current"].save()
+    ids = [
+        s.incident.pk for s in incident_similar_for_user(incident=made["current"], user=responder)
+    ]
+    assert made["both"].pk not in ids
+
+
+@pytest.mark.django_db
+def test_a_restricted_incident_has_no_suggestions_for_an_outsider(scenario, outsider):
+    scenario["current"].visibility = "restricted"
+    scenario["current"].save()
+    with pytest.raises(Http404):
+        incident_similar_for_user(incident=scenario["current"], user=outsider)
+
+
+@pytest.mark.django_db
+def test_the_restricted_match_is_suggested_to_its_own_team(scenario):
+    insider = UserFactory(username="ida", teams=[scenario["restricted"].team])
+    ids = [
+        s.incident.pk for s in incident_similar_for_user(incident=scenario["current"], user=insider)
+    ]
+    assert scenario["restricted"].pk in ids
