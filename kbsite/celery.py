@@ -36,4 +36,9 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.recompute_recent",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Every night, delete webhook delivery logs older than WEBHOOK_DELIVERY_RETENTION_DAYS.
+    "webhooks-prune-deliveries": {
+        "task": "kbsite.webhooks.tasks.prune_webhook_deliveries",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }

@@ -402,7 +402,8 @@ class KpiDefinition:
 
     @property
     def method(self) -> str:
-        return " ".join((self.compute.__doc__ or "").split())
+        """The docstring in plain words, as the dashboard and the API show it."""
+        return " ".join((self.compute.__doc__ or "").replace("`", "").split())
 
 
 KPIS: dict[str, KpiDefinition] = {

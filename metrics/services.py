@@ -7,7 +7,7 @@ worker dying half-way and the task running again — leaves exactly one row per 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -20,6 +20,7 @@ from metrics.models import KpiSnapshot, RecomputeRun
 from metrics.periods import ALL, SEVERITIES, Period, Scope, recent_months
 
 FULL_RECOMPUTE_MONTHS = 13
+STALE_RUN_AFTER = timedelta(hours=2)
 
 
 def all_scopes() -> list[Scope]:
@@ -120,6 +121,15 @@ def recompute_run_start(*, user: User) -> tuple[RecomputeRun, bool]:
     Returns the run and whether it is new. The database allows one active run, so two clicks at
     the same moment still make one.
     """
+    # A run whose worker died never finishes; after STALE_RUN_AFTER it no longer blocks.
+    RecomputeRun.objects.filter(
+        is_active=True, created_at__lt=timezone.now() - STALE_RUN_AFTER
+    ).update(
+        is_active=False,
+        status=RecomputeRun.Status.FAILED,
+        error="No progress for two hours; presumed lost.",
+        finished_at=timezone.now(),
+    )
     try:
         with transaction.atomic():
             return RecomputeRun.objects.create(requested_by=user), True

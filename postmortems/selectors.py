@@ -115,7 +115,10 @@ def incident_list_for_user(
     if filters.team:
         incidents = incidents.filter(team__slug=filters.team)
     if filters.service:
-        incidents = incidents.filter(services__slug=filters.service)
+        # A subquery, not a join: no duplicate rows, so no DISTINCT, which would sort every
+        # visible incident before the page's LIMIT (seconds at 100k incidents).
+        with_service = Incident.services.through.objects.filter(service__slug=filters.service)
+        incidents = incidents.filter(pk__in=with_service.values("incident_id"))
     if filters.started_from:
         incidents = incidents.filter(
             started_at__gte=_as_datetime(filters.started_from, end_of_day=False)
@@ -136,7 +139,6 @@ def incident_list_for_user(
     return (
         incidents.select_related("team", "commander", "root_cause_category", "postmortem")
         .prefetch_related("services", "tags")
-        .distinct()
         .order_by("-started_at", "-id")
     )
 

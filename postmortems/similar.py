@@ -17,7 +17,8 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from postmortems.models import Incident, RepeatRejection
+from knowledge.models import Article, ArticleState
+from postmortems.models import Finding, Incident, RepeatRejection
 from postmortems.permissions import can_view_incident, incidents_visible_q
 
 LOOK_BACK = timedelta(days=180)
@@ -66,6 +67,8 @@ class SimilarIncident:
     score: float
     reasons: list[str] = field(default_factory=list)
     matches_rule: bool = False
+    # The published articles the earlier incident's postmortem linked or spawned.
+    articles: list[Article] = field(default_factory=list)
 
 
 def _words(text: str) -> set[str]:
@@ -85,7 +88,7 @@ def _rule_candidates(incident: Incident, service_ids: list[int]) -> QuerySet[Inc
 
 def _text_candidates(incident: Incident) -> dict[int, float]:
     """Ids of earlier incidents with similar words, with a 0–1 text score."""
-    window = {
+    window: dict[str, Any] = {
         "start": incident.started_at - TEXT_LOOK_BACK,
         "end": incident.started_at,
         "id": incident.pk,
@@ -105,7 +108,7 @@ def _text_candidates(incident: Incident) -> dict[int, float]:
             ORDER BY rank DESC, i.started_at DESC
             LIMIT %(limit)s
         """
-        params = {**window, "text": incident.title, "limit": TEXT_CANDIDATES}
+        params: dict[str, Any] = {**window, "text": incident.title, "limit": TEXT_CANDIDATES}
         if not _words(incident.title):
             return {}
         with connection.cursor() as cursor:
@@ -155,10 +158,26 @@ def incident_similar_for_user(
         )
         .prefetch_related("services")
     )
+    # What the earlier incidents taught: their published articles, readable by everyone. One
+    # query whether or not they have postmortems, so the page's cost stays the same.
+    taught: dict[int, dict[int, Article]] = {}
+    for finding in (
+        Finding.objects.filter(
+            postmortem__incident_id__in=candidate_ids, article__state=ArticleState.PUBLISHED
+        )
+        .select_related("article", "postmortem")
+        .order_by("position", "id")
+    ):
+        assert finding.article is not None
+        taught.setdefault(finding.postmortem.incident_id, {})[finding.article.pk] = finding.article
     own_words = _words(incident.title)
     suggestions = []
     for candidate in candidates:
-        suggestion = SimilarIncident(incident=candidate, score=text_scores.get(candidate.pk, 0.0))
+        suggestion = SimilarIncident(
+            incident=candidate,
+            score=text_scores.get(candidate.pk, 0.0),
+            articles=list(taught.get(candidate.pk, {}).values()),
+        )
         if candidate.pk in rule_ids:
             suggestion.matches_rule = True
             suggestion.score += RULE_WEIGHT

@@ -26,6 +26,16 @@ urlpatterns = [
     path("incidents/<int:pk>/edit/", views.incident_edit, name="incident_edit"),
     path("incidents/<int:pk>/status/", views.incident_status, name="incident_status"),
     path("incidents/<int:pk>/postmortem/", views.postmortem_start, name="postmortem_start"),
+    path(
+        "incidents/<int:pk>/repeat/confirm/",
+        views.incident_confirm_repeat,
+        name="incident_confirm_repeat",
+    ),
+    path(
+        "incidents/<int:pk>/repeat/reject/",
+        views.incident_reject_repeat,
+        name="incident_reject_repeat",
+    ),
     path("incidents/<int:pk>/timeline/", views.timeline_add, name="timeline_add"),
     path("incidents/<int:pk>/article-uses/", views.article_use_add, name="article_use_add"),
     path("timeline/<int:pk>/", views.timeline_edit, name="timeline_edit"),

@@ -11,6 +11,16 @@ from tests.kbsite.factories import TeamFactory, UserFactory
 STRICT = os.environ.get("STRICT", "") == "1"
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Rate-limit counters and coalescing marks live in the cache: each test starts clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def payments_team(db):
     return TeamFactory(name="Payments", slug="payments")

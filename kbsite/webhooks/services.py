@@ -35,7 +35,7 @@ USER_AGENT = "kbsite-webhooks/1"
 # restricted one does not exist for anyone else). kbsite cannot know that rule, so the app that
 # owns incidents registers it: `webhook_visibility_register("incident_id", check)` in its
 # AppConfig.ready(). Without a registered check, such events go to admins only.
-RESTRICTABLE_KEYS = ("incident_id",)
+RESTRICTABLE_KEYS = ("incident_id", "postmortem_id")
 VisibilityCheck = Callable[[Any, int], bool]
 _visibility_checks: dict[str, VisibilityCheck] = {}
 

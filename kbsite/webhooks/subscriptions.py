@@ -11,6 +11,10 @@ from django.utils import timezone
 from kbsite import events
 from kbsite.models import WEBHOOK_EVENTS
 
+# Celery's autodiscovery finds only `<app>.tasks`: importing the module here, from
+# KbsiteConfig.ready(), registers the webhook tasks in every process, workers included.
+from kbsite.webhooks import tasks as _tasks  # noqa: F401
+
 logger = logging.getLogger(__name__)
 
 _handlers: dict[str, Callable[..., None]] = {}

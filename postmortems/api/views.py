@@ -15,7 +15,13 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet, prefetch_related_objects
+from django.db.models import (
+    BooleanField,
+    ExpressionWrapper,
+    QuerySet,
+    Value,
+    prefetch_related_objects,
+)
 from django.http import Http404
 from django.urls import reverse
 from django.utils.dateparse import parse_date, parse_datetime
@@ -367,14 +373,17 @@ class IncidentViewSet(mixins.ListModelMixin, _ApiViewSet):
         incidents = selectors.incident_list_for_user(user=request.user, filters=filters)
         if visibility:
             incidents = incidents.filter(visibility=visibility)
-        earlier_visible = Incident.objects.filter(
-            incidents_visible_q(request.user), pk=OuterRef("repeat_of_id")
+        # Whether the earlier incident may be seen, as a column of the same query: a
+        # correlated EXISTS over incidents would be planned as a scan of all of them.
+        earlier_q = incidents_visible_q(request.user, prefix="repeat_of__")
+        earlier_visible = (
+            ExpressionWrapper(earlier_q, output_field=BooleanField()) if earlier_q else Value(True)
         )
         incidents = (
             incidents.select_related("created_by")
             .prefetch_related("responders")
             .defer("postmortem__sections", "postmortem__sections_html")
-            .annotate(repeat_of_visible=Exists(earlier_visible))
+            .annotate(repeat_of_visible=earlier_visible)
         )
         return self.page(IncidentPagination, incidents, api.IncidentSerializer)
 

@@ -28,6 +28,7 @@ from postmortems.views.postmortem import (
     postmortem_transition,
     section_comment_add,
 )
+from postmortems.views.similar import incident_confirm_repeat, incident_reject_repeat
 from postmortems.views.timeline import timeline_add, timeline_edit
 
 __all__ = [
@@ -38,9 +39,11 @@ __all__ = [
     "article_use_add",
     "finding_add",
     "finding_edit",
+    "incident_confirm_repeat",
     "incident_create",
     "incident_detail",
     "incident_edit",
+    "incident_reject_repeat",
     "incident_status",
     "index",
     "markdown_preview",

@@ -97,7 +97,9 @@ def test_a_webhook_is_added_and_its_secret_shown_once(page, settings):
     page.get_by_label("Target URL").fill("http://127.0.0.1:9/hook")
     page.get_by_label("incident.created — An incident was opened.").check()
     page.get_by_role("button", name="Add webhook").click()
-    expect(page.get_by_text("Copy its signing secret now: you will not see it again.")).to_be_visible()
+    expect(
+        page.get_by_text("Copy its signing secret now: you will not see it again.")
+    ).to_be_visible()
     secret = page.get_by_label("Signing secret").input_value()
     assert secret == WebhookSubscription.objects.get().secret
     page.get_by_role("link", name="Chat bridge").click()
@@ -113,7 +115,5 @@ def test_too_many_failed_sign_ins_are_refused_with_a_clear_message(page, setting
         sign_in(page, "rita", "wrong password")
         expect(page.get_by_role("alert")).to_contain_text("Please enter a correct username")
     sign_in(page, "rita", PASSWORD)
-    expect(page.get_by_role("alert")).to_contain_text(
-        "Too many sign-in attempts; try again in"
-    )
+    expect(page.get_by_role("alert")).to_contain_text("Too many sign-in attempts; try again in")
     assert "/accounts/login/" in page.url

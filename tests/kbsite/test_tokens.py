@@ -54,29 +54,35 @@ def test_creating_a_token_shows_its_key_once_and_stores_only_a_hash(client, resp
     response = client.post(
         "/accounts/profile/",
         {"name": "Alertmanager", "scope": "read", "expires_on": expires_on.isoformat()},
+        follow=True,
     )
+    # Redirected, so that reloading the page cannot create a second token.
+    assert response.redirect_chain == [("/accounts/profile/#new-token", 302)]
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
-    issued = response.context["issued"]
+    key = response.context["issued"].secret
     page = response.content.decode()
     assert "you will not see it again" in page
-    assert f'value="{issued.key}" readonly' in page
+    assert f'value="{key}" readonly' in page
     token = ApiToken.objects.get(user=responder)
     assert (token.name, token.scope) == ("Alertmanager", "read")
-    assert token.key_hash == hashlib.sha256(issued.key.encode()).hexdigest()
-    assert token.prefix == issued.key[:8]
+    assert token.key_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert token.prefix == key[:8]
     # Works through the whole expiry day.
     assert timezone.localtime(token.expires_at).date() == expires_on + timedelta(days=1)
     assert timezone.localtime(token.expires_at).time().isoformat() == "00:00:00"
     again = client.get("/accounts/profile/").content.decode()
-    assert issued.key not in again
+    assert key not in again
+    assert "account_issued_token" not in client.session
     assert f"<code>{token.prefix}…</code>" in again
 
 
 def test_a_token_created_on_the_page_works_with_the_api(client, responder):
     client.force_login(responder)
-    response = client.post("/accounts/profile/", {"name": "script", "scope": "read_write"})
-    key = response.context["issued"].key
+    response = client.post(
+        "/accounts/profile/", {"name": "script", "scope": "read_write"}, follow=True
+    )
+    key = response.context["issued"].secret
     client.logout()
     assert client.get("/api/v1/tokens/", **auth(key)).status_code == 200
 

@@ -51,8 +51,9 @@ def test_creating_a_webhook_shows_its_secret_once(client, responder):
     response = client.post(
         "/accounts/webhooks/",
         {"name": "Chat bridge", "target_url": PUBLIC, "events": ["incident.created"]},
+        follow=True,
     )
-    assert response.status_code == 200
+    assert response.redirect_chain == [("/accounts/webhooks/#new-secret", 302)]
     assert response["Cache-Control"] == "no-store"
     issued = response.context["issued"]
     page = response.content.decode()

@@ -304,4 +304,4 @@ def test_query_count_is_constant_whatever_the_number_of_incidents(payments_team,
         assert response.status_code == 200
         return len(queries)
 
-    assert count_queries(2) == count_queries(28)
+    assert count_queries(2) == count_queries(30)

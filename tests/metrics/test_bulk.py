@@ -55,3 +55,24 @@ def test_recompute_writes_one_row_per_kpi_and_scope_and_replaces_it(reuse_scenar
     again = KpiSnapshot.objects.get(kpi="time_saved", scope="all")
     assert (again.pk, again.value, again.incidents) == (first.pk, first.value, first.incidents)
     assert again.computed_at >= first.computed_at
+
+
+def test_a_run_lost_for_two_hours_no_longer_blocks_a_new_one():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from metrics.models import RecomputeRun
+    from metrics.services import recompute_run_start
+    from tests.kbsite.factories import UserFactory
+
+    manager = UserFactory(username="maya-runs")
+    lost, created = recompute_run_start(user=manager)
+    assert created
+    again, created_again = recompute_run_start(user=manager)
+    assert (again.pk, created_again) == (lost.pk, False)
+    RecomputeRun.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(hours=3))
+    fresh, created_fresh = recompute_run_start(user=manager)
+    assert created_fresh and fresh.pk != lost.pk
+    lost.refresh_from_db()
+    assert (lost.status, lost.is_active) == (RecomputeRun.Status.FAILED, False)

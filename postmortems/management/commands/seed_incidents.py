@@ -188,9 +188,10 @@ class Command(BaseCommand):
         if show:
             bar.finish()
         if connection.vendor == "postgresql":
+            # Fresh statistics for every table touched, the many-to-many ones included: without
+            # them the planner guesses badly on the first requests.
             with connection.cursor() as cursor:
-                for model in (Incident, Postmortem, Finding, TimelineEntry, ActionItem, ArticleUse):
-                    cursor.execute(f"ANALYZE {model._meta.db_table}")
+                cursor.execute("ANALYZE")
         summary = ", ".join(f"{rows} {name}" for name, rows in totals.items())
         self.stdout.write(
             f"seed_incidents: added {count} incidents in {time.monotonic() - started:.1f}s "

@@ -1,0 +1,134 @@
+"""KPI benchmark: full and one-month recompute beside the raw SQL aggregates, on PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/kb_bench \\
+        .venv/bin/python tests/perf/bench_kpis.py --incidents 1000000
+
+Seeds synthetic incidents (`seed_incidents --total`) if there are fewer than asked, then times:
+- the full recompute (13 months × every scope, as the nightly job runs it),
+- a one-month recompute (what an event enqueues),
+- the raw SQL alone: the per-incident fact queries of one month, without writing snapshots,
+- similar-incident suggestions for recent incidents (p50/p95),
+- the KPI API answer for one figure (p50/p95), which reads a snapshot.
+`--smoke` runs it at 300 incidents, for CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def timed(function, *args, **kwargs) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return (time.perf_counter() - started) * 1000, result
+
+
+def raw_fact_queries_ms(period) -> float:  # type: ignore[no-untyped-def]
+    """Run each KPI's per-incident fact query for `period` and aggregate it, nothing written."""
+    from django.db import connection
+
+    from metrics import bulk
+
+    started = time.perf_counter()
+    for compute in bulk.BULK.values():
+        # The bulk functions build a temporary table and GROUP BY it; timing them without the
+        # snapshot upsert is the SQL cost of the month.
+        compute(period=period)
+    connection.close()
+    return (time.perf_counter() - started) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--smoke", action="store_true", help="300 incidents, few runs (CI)")
+    args = parser.parse_args()
+    if args.smoke:
+        args.incidents, args.runs = 300, 3
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from kbsite.errors import InvalidInput  # noqa: F401 - settles app loading order
+    from metrics.periods import month_period
+    from metrics.services import kpi_period_recompute, kpi_recent_recompute
+    from postmortems.models import Incident
+    from postmortems.similar import incident_similar_for_user
+    from tests.kbsite.factories import UserFactory
+
+    if connection.vendor != "postgresql" and not args.smoke:
+        sys.exit("Set DATABASE_URL to a PostgreSQL database: the targets are for PostgreSQL.")
+    if settings.DATABASES["default"]["NAME"].startswith("test_"):
+        sys.exit("Refusing to run against a test database.")
+    call_command("migrate", verbosity=0)
+    have = Incident.objects.count()
+    if have < args.incidents:
+        call_command("seed_incidents", incidents=args.incidents, total=True)
+    total = Incident.objects.count()
+    print(f"{total} incidents on {connection.vendor}")
+
+    this_month = month_period(timezone.now().date())
+    full_ms, _ = timed(kpi_recent_recompute)
+    month_ms = [timed(kpi_period_recompute, period=this_month)[0] for _ in range(3)]
+    raw_ms = [raw_fact_queries_ms(this_month) for _ in range(3)]
+
+    admin = UserFactory(username="bench-admin", roles=["admin"], is_superuser=True)
+    recent = list(
+        Incident.objects.order_by("-started_at").values_list("pk", flat=True)[: args.runs]
+    )
+    similar_ms = []
+    for pk in recent:
+        incident = Incident.objects.get(pk=pk)
+        similar_ms.append(timed(incident_similar_for_user, incident=incident, user=admin)[0])
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(admin)
+    api_ms = []
+    for _ in range(args.runs):
+        elapsed, response = timed(
+            client.get, f"/api/v1/kpis/?kpi=repeat_rate&period={this_month.label}&scope=all"
+        )
+        assert response.status_code == 200, response.status_code  # type: ignore[attr-defined]
+        api_ms.append(elapsed)
+
+    rows = [
+        ("full recompute (13 months × every scope)", full_ms, None),
+        ("one-month recompute", statistics.median(month_ms), statistics.median(raw_ms)),
+    ]
+    print(f"{'what':<44} {'ms':>9} {'raw SQL ms':>11}")
+    for name, value, raw in rows:
+        raw_text = "-" if raw is None else f"{raw:.1f}"
+        print(f"{name:<44} {value:>9.1f} {raw_text:>11}")
+    print(
+        f"{'similar incidents p50 / p95':<44} {statistics.median(similar_ms):>9.1f} "
+        f"{percentile(similar_ms, 0.95):>11.1f}"
+    )
+    print(
+        f"{'KPI API p50 / p95':<44} {statistics.median(api_ms):>9.1f} "
+        f"{percentile(api_ms, 0.95):>11.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

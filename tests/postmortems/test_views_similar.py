@@ -1,0 +1,130 @@
+"""The "possibly a repeat" panel on the incident page: shown, confirmed, rejected."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from postmortems.models import Incident, RepeatRejection
+from tests.kbsite.factories import ServiceFactory, TeamFactory
+from tests.postmortems.factories import IncidentFactory, RootCauseCategoryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pair(payments_team, responder):
+    category = RootCauseCategoryFactory(name="Scenario config", slug="scenario-config")
+    checkout = ServiceFactory(name="checkout", team=payments_team)
+    earlier = IncidentFactory(
+        title="Checkout returns 503 after deploy",
+        summary="The readiness probe checked the wrong port.",
+        team=payments_team,
+        services=[checkout],
+        root_cause_category=category,
+        started_at=timezone.now() - timedelta(days=30),
+    )
+    current = IncidentFactory(
+        title="Checkout 503s after the morning deploy",
+        summary="Pods took traffic before they were ready.",
+        team=payments_team,
+        services=[checkout],
+        root_cause_category=category,
+        responders=[responder],
+    )
+    return earlier, current
+
+
+def test_the_incident_page_suggests_the_earlier_incident_with_its_reason(client, responder, pair):
+    earlier, current = pair
+    client.force_login(responder)
+    html = client.get(reverse("postmortems:incident_detail", args=[current.pk])).content.decode()
+    assert f"Possibly a repeat of #{earlier.pk} Checkout returns 503 after deploy" in html
+    assert (
+        "Same root cause (Scenario config) and service checkout, 29 days earlier" in html
+    )  # 30 days before, less the 3 hours
+    assert f"Confirm: a repeat of #{earlier.pk}" in html
+
+
+def test_confirming_sets_repeat_of(client, responder, pair):
+    earlier, current = pair
+    client.force_login(responder)
+    response = client.post(
+        reverse("postmortems:incident_confirm_repeat", args=[current.pk]),
+        {"earlier": earlier.pk, "version": current.version},
+        follow=True,
+    )
+    assert response.status_code == 200
+    current.refresh_from_db()
+    assert current.repeat_of_id == earlier.pk
+    assert f"Marked as a repeat of #{earlier.pk}" in response.content.decode()
+    html = response.content.decode()
+    assert f"Possibly a repeat of #{earlier.pk}" not in html
+
+
+def test_rejecting_records_the_pair_and_hides_the_suggestion(client, responder, pair):
+    earlier, current = pair
+    client.force_login(responder)
+    response = client.post(
+        reverse("postmortems:incident_reject_repeat", args=[current.pk]),
+        {"earlier": earlier.pk},
+        follow=True,
+    )
+    assert RepeatRejection.objects.filter(incident=current, earlier=earlier).count() == 1
+    assert f"Possibly a repeat of #{earlier.pk}" not in response.content.decode()
+    current.refresh_from_db()
+    assert current.repeat_of_id is None
+
+
+def test_a_stale_version_changes_nothing(client, responder, pair):
+    earlier, current = pair
+    client.force_login(responder)
+    response = client.post(
+        reverse("postmortems:incident_confirm_repeat", args=[current.pk]),
+        {"earlier": earlier.pk, "version": current.version + 5},
+        follow=True,
+    )
+    assert response.status_code == 200
+    current.refresh_from_db()
+    assert current.repeat_of_id is None
+
+
+def test_someone_not_on_the_incident_cannot_confirm(client, outsider, pair):
+    earlier, current = pair
+    client.force_login(outsider)
+    response = client.post(
+        reverse("postmortems:incident_confirm_repeat", args=[current.pk]),
+        {"earlier": earlier.pk, "version": current.version},
+    )
+    assert response.status_code == 403
+    current.refresh_from_db()
+    assert current.repeat_of_id is None
+
+
+def test_a_restricted_earlier_incident_cannot_be_confirmed_by_guessing_its_id(
+    client, responder, pair
+):
+    _, current = pair
+    hidden = IncidentFactory(team=TeamFactory(name="Identity"), visibility="restricted")
+    client.force_login(responder)
+    response = client.post(
+        reverse("postmortems:incident_confirm_repeat", args=[current.pk]),
+        {"earlier": hidden.pk, "version": current.version},
+    )
+    assert response.status_code == 404
+    assert Incident.objects.get(pk=current.pk).repeat_of_id is None
+
+
+def test_malformed_input_is_refused(client, responder, pair):
+    _, current = pair
+    client.force_login(responder)
+    response = client.post(
+        reverse("postmortems:incident_reject_repeat", args=[current.pk]),
+        {"earlier": "not-a-number"},
+        follow=True,
+    )
+    assert "Choose which suggestion is not a repeat." in response.content.decode()
+    assert RepeatRejection.objects.count() == 0
