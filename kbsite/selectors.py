@@ -1,4 +1,4 @@
-"""Reads of the catalog and access records that are more than a plain filter."""
+"""Reads of the catalog, access records and notifications that are more than a plain filter."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from kbsite.models import ApiToken, Heartbeat, Team
+from kbsite.models import ApiToken, Heartbeat, Notification, Team
 
 
 def user_teams(*, user: User) -> QuerySet[Team]:
@@ -36,3 +36,13 @@ def api_token_for_key(*, key: str) -> ApiToken | None:
 
 def heartbeat_latest() -> Heartbeat | None:
     return Heartbeat.objects.order_by("-recorded_at").first()
+
+
+def notifications_for_user(*, user: User, limit: int) -> list[Notification]:
+    """The newest `limit` notifications of `user`, read or not, newest first."""
+    return list(Notification.objects.filter(user=user).order_by("-created_at", "-id")[:limit])
+
+
+def notifications_unread_count(*, user: User) -> int:
+    """How many notifications `user` has not read: one COUNT on the (user, read_at) index."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

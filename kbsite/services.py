@@ -1,4 +1,5 @@
-"""Writes to the catalog and to access records. Each one is atomic and validates its input."""
+"""Writes to the catalog, access records and notifications. Each one is atomic and validates
+its input."""
 
 from __future__ import annotations
 
@@ -141,3 +142,13 @@ def notification_send(
 
         transaction.on_commit(deliver)
     return notification
+
+
+def notifications_mark_all_read(*, user: User) -> int:
+    """Mark every unread notification of `user` read now; return how many changed.
+
+    One conditional UPDATE, atomic on its own: repeating it changes nothing (returns 0), earlier
+    read times are kept, and a notice arriving meanwhile is either marked or stays unread.
+    """
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    return unread.update(read_at=timezone.now())

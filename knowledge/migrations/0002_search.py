@@ -1,4 +1,4 @@
-"""Search indexes, different per database vendor (see knowledge/search.py).
+"""Search indexes, different per database vendor (see the knowledge/search/ package).
 
 PostgreSQL: pg_trgm, a GIN index on `Article.search_vector`, a GIN expression index on the
 compact "head" vector (title, symptoms, tags) with the function that reads it, and a vocabulary
@@ -37,7 +37,7 @@ PG_BACKWARD = [
 ]
 
 SQLITE_FORWARD = [
-    # One FTS5 row per article, rowid = article id; columns in weight order (see search.py).
+    # One FTS5 row per article, rowid = article id; columns in weight order (see knowledge/search/sqlite.py).
     "CREATE VIRTUAL TABLE IF NOT EXISTS knowledge_article_fts USING fts5("
     "title, symptoms, details, body, tokenize = 'unicode61 remove_diacritics 2')",
     "CREATE VIRTUAL TABLE IF NOT EXISTS knowledge_article_fts_vocab USING fts5vocab(knowledge_article_fts, 'row')",

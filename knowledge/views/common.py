@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from kbsite.errors import DomainError
-from kbsite.models import Notification
 from knowledge.models import Article, ArticleFeedback
 from knowledge.permissions import can_review
 
@@ -22,9 +21,9 @@ def display_name(user: Any) -> str:
 
 
 def toolbar(request: HttpRequest) -> dict[str, Any]:
-    """What the knowledge pages' toolbar shows: one count query."""
-    unread = Notification.objects.filter(user=request.user, read_at__isnull=True).count()  # type: ignore[misc]
-    return {"can_review": can_review(request.user), "notifications_unread": unread}
+    """What the knowledge pages' toolbar shows besides `notifications_unread`, which every page
+    gets from `kbsite.context_processors.notifications`."""
+    return {"can_review": can_review(request.user)}
 
 
 def page_render(

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from kbsite.errors import DomainError
-from kbsite.models import Notification
+from kbsite.selectors import notifications_for_user
+from kbsite.services import notifications_mark_all_read
 from knowledge import selectors, services
 from knowledge.forms import SearchGapDismissForm
 from knowledge.permissions import can_review
@@ -77,17 +75,12 @@ NOTIFICATIONS_SHOWN = 100
 
 @require_GET
 def notifications(request: HttpRequest) -> HttpResponse:
-    items = list(Notification.objects.filter(user=request.user)[:NOTIFICATIONS_SHOWN])  # type: ignore[misc]
+    items = notifications_for_user(user=request.user, limit=NOTIFICATIONS_SHOWN)  # type: ignore[arg-type]
     return page_render(request, "knowledge/notifications.html", {"notifications": items})
 
 
 @require_POST
 def notifications_mark_read(request: HttpRequest) -> HttpResponse:
-    count = _notifications_mark_read(user=request.user, now=timezone.now())
+    count = notifications_mark_all_read(user=request.user)  # type: ignore[arg-type]
     messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} as read.")
     return redirect("knowledge:notifications")
-
-
-def _notifications_mark_read(*, user: Any, now: Any) -> int:
-    # One conditional UPDATE: safe to repeat, and a notice arriving meanwhile stays unread.
-    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=now)

@@ -261,7 +261,7 @@ def test_postgres_has_the_search_indexes(db):
 @pytest.mark.postgres
 def test_candidate_tiers_keep_the_best_article_when_matches_are_many(db, responder, monkeypatch):
     """With tiers smaller than the matches, a title match still beats body-only matches."""
-    monkeypatch.setattr(search, "CANDIDATES", 3)
+    monkeypatch.setattr(search.postgres, "CANDIDATES", 3)
     filler = [
         ArticleFactory(
             title=f"Routine note {n}",

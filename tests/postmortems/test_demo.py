@@ -19,7 +19,7 @@ def no_event_handlers(monkeypatch):
     monkeypatch.setattr(events, "_handlers", defaultdict(list))
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("no_event_handlers")
 def test_seed_demo_creates_forty_incidents_once():
     call_command("seed_demo", "--quiet-sign-ins")

@@ -48,7 +48,7 @@ def setup(payments_team, responder, reviewer):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_people_saving_different_sections_are_merged(setup):
     postmortem, rita, rob = setup
     assert connection.vendor == "postgresql"
@@ -65,7 +65,7 @@ def test_two_people_saving_different_sections_are_merged(setup):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_people_saving_the_same_section_one_is_stale(setup):
     postmortem, rita, rob = setup
 

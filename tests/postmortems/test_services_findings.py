@@ -366,7 +366,7 @@ def test_action_item_owner_outside_the_team_may_update_it(postmortem, outsider):
 # --- article uses ----------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_article_use_is_upserted_per_incident_and_article(incident, responder):
     article = published_article()
 

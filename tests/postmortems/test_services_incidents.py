@@ -42,7 +42,7 @@ def snapshot(incident: Incident) -> dict:
     }
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_create_records_the_incident_and_emits_created(responder, payments_team, started, events):
     checkout = ServiceFactory(name="checkout", team=payments_team)
     category = RootCauseCategory.objects.get(slug="binary-push")
@@ -273,7 +273,7 @@ def test_create_refuses_a_retired_category(responder, payments_team, started):
     assert refused.value.message == "The category “Hardware” is retired; choose a current one."
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_update_moves_status_forward_and_stamps_the_time(responder, payments_team, events):
     incident = IncidentFactory(team=payments_team)
     before = timezone.now()

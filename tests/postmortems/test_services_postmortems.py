@@ -494,7 +494,7 @@ def test_publish_needs_warnings_acknowledged(postmortem, responder, vera):
     assert published.state == "published"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_publish_publishes_spawned_articles_and_emits(postmortem, responder, vera):
     seen = []
 

@@ -1,0 +1,170 @@
+"""PostgreSQL full-text search: the tsquery of a parsed query, bounded candidate tiers, exact
+ranking by coverage and weighted ts_rank, and ts_headline snippets.
+
+`Article.search_vector` holds title (A), symptoms and tags (B), cause, resolution and
+prevention (C), body and environment (D); `knowledge.search.indexing` keeps it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db.models import F, Func, IntegerField, QuerySet, TextField, Value
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Concat, Substr
+
+from knowledge.models import Article
+from knowledge.search.query import SORT_ORDER, ParsedQuery, Ranked
+from knowledge.search.snippets import START, STOP
+
+CONFIG = "english"
+WEIGHTS = [0.1, 0.2, 0.4, 1.0]  # D, C, B, A
+CANDIDATES = 100  # rows per candidate tier ranked exactly (at least offset + limit + 1)
+SNIPPET_SOURCE_CHARS = 20_000  # text ts_headline reads per hit
+
+
+class _Matches(Func):
+    """`vector @@ query` as 0 or 1."""
+
+    arg_joiner = " @@ "
+    template = "(%(expressions)s)::int"
+    output_field = IntegerField()
+
+
+class _HeadIds(Func):
+    """Ids of up to `size` articles whose title, symptoms or tags match (migration 0002's
+    `knowledge_search_head`, served by the expression index on those fields)."""
+
+    template = "(SELECT knowledge_search_head(%(expressions)s))"
+    output_field = IntegerField()
+
+
+def _word_queries(parsed: ParsedQuery) -> list[SearchQuery]:
+    """One query per plain word: the word, or it and its correction."""
+    queries = []
+    for word in parsed.words:
+        query = SearchQuery(word, config=CONFIG, search_type="plain")
+        correction = parsed.corrections.get(word)
+        if correction:
+            query = query | SearchQuery(correction, config=CONFIG, search_type="plain")
+        queries.append(query)
+    return queries
+
+
+def _any_word_query(parsed: ParsedQuery) -> Any:
+    """(word1 | word2 | …) & "phrase" & !excluded."""
+    query: Any = None
+    for word_query in _word_queries(parsed):
+        query = word_query if query is None else query | word_query
+    for phrase in parsed.phrases:
+        phrase_query = SearchQuery(phrase, config=CONFIG, search_type="phrase")
+        query = phrase_query if query is None else query & phrase_query
+    for excluded in parsed.excluded:
+        query = query & ~SearchQuery(excluded, config=CONFIG, search_type="phrase")
+    return query
+
+
+def _every_word_query(parsed: ParsedQuery) -> Any:
+    query: Any = None
+    for part in _word_queries(parsed) + [
+        SearchQuery(p, config=CONFIG, search_type="phrase") for p in parsed.phrases
+    ]:
+        query = part if query is None else query & part
+    for excluded in parsed.excluded:
+        query = query & ~SearchQuery(excluded, config=CONFIG, search_type="phrase")
+    return query
+
+
+def _headline_query(parsed: ParsedQuery) -> Any:
+    query: Any = None
+    for word_query in _word_queries(parsed):
+        query = word_query if query is None else query | word_query
+    for phrase in parsed.phrases:
+        phrase_query = SearchQuery(phrase, config=CONFIG, search_type="phrase")
+        query = phrase_query if query is None else query | phrase_query
+    return query
+
+
+def _candidate_ids(base: QuerySet[Article], parsed: ParsedQuery, size: int) -> Any:
+    """A bounded set of candidate ids (a subquery) that the exact ranking then orders.
+
+    GIN cannot order by relevance, and ranking every match costs 100-220 ms for a word in most
+    of 100k articles. So candidates come in tiers, each at most `size` rows, strongest first:
+    every word in title/symptoms/tags (a small expression index), every word anywhere, any
+    word in title/symptoms/tags, any word anywhere. The exact rank (coverage, then weighted
+    ts_rank) orders their union; an article found only by the last tier competes only when
+    the stronger tiers did not fill up.
+    """
+    any_word = _any_word_query(parsed)
+    queries = [any_word]
+    if len(parsed.words) > 1:
+        queries.insert(0, _every_word_query(parsed))
+    tiers = []
+    for query in queries:
+        # Visibility and filters apply to the union below; the head tier ignores them so that
+        # it stays one index scan (a filter can only make it return fewer useful ids).
+        head = Article.objects.filter(id__in=_HeadIds(query, Value(size))).order_by()
+        tiers.append(head.values("id"))
+        # .order_by(): no sort, so each tier stops reading after `size` rows.
+        tiers.append(base.filter(search_vector=query).order_by().values("id")[:size])
+    first, *rest = tiers
+    return first.union(*rest) if rest else first
+
+
+def pg_ranked(
+    base: QuerySet[Article], parsed: ParsedQuery, sort: str, limit: int, offset: int
+) -> list[Ranked]:
+    """Up to `limit + 1` matching ids from `offset`, best first (or by `sort`)."""
+    query = _any_word_query(parsed)
+    rank: Combinable = SearchRank(F("search_vector"), query, weights=WEIGHTS, normalization=32)
+    if sort != "relevance":
+        order = SORT_ORDER[sort]
+        matching = base.filter(search_vector=query).order_by(*order)
+        ids = matching.values_list("id", flat=True)[offset : offset + limit + 1]
+        return [(pk, 0.0, "") for pk in ids]
+    size = max(CANDIDATES, offset + limit + 1)
+    candidates = base.filter(id__in=_candidate_ids(base, parsed, size))
+    # Coverage first: an article with more of the words beats one with fewer, whatever the
+    # weights; rank (0..1 with normalization 32) orders articles of equal coverage.
+    for word_query in _word_queries(parsed):
+        rank = rank + _Matches(F("search_vector"), word_query)
+    rows = (
+        candidates.annotate(score=rank)
+        .order_by("-score", "-updated_at", "-id")
+        .values_list("id", "score")[offset : offset + limit + 1]
+    )
+    # An article saved before indexing has no vector yet: it ranks last instead of failing.
+    return [(pk, float(score or 0.0), "") for pk, score in rows]
+
+
+def with_headline(qs: QuerySet[Article], parsed: ParsedQuery) -> QuerySet[Article]:
+    """`qs` with `headline`: matches in symptoms, cause, resolution and body between the
+    START and STOP markers, for `snippets.highlight`."""
+    source = Substr(
+        Concat(
+            "symptoms",
+            Value(" … "),
+            "cause",
+            Value(" … "),
+            "resolution",
+            Value(" … "),
+            "body",
+            output_field=TextField(),
+        ),
+        1,
+        SNIPPET_SOURCE_CHARS,
+    )
+    return qs.annotate(
+        headline=SearchHeadline(
+            source,
+            _headline_query(parsed),
+            config=CONFIG,
+            start_sel=START,
+            stop_sel=STOP,
+            max_words=30,
+            min_words=12,
+            max_fragments=2,
+            fragment_delimiter=" … ",
+        )
+    )
