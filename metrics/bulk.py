@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
@@ -25,13 +25,13 @@ from metrics.kpis import (
     LOOK_BACK,
     MIN_COMPARABLE,
     KpiResult,
+    _epoch,
     _time_saved_sql,
-    incidents_with_repeat_flag,
     lessons_severities,
     ratio,
 )
 from metrics.periods import SEVERITIES, Period, Scope
-from postmortems.models import Finding, Incident, PostmortemState, RepeatRejection
+from postmortems.models import Finding, Incident, PostmortemState
 
 _table_numbers = itertools.count()
 
@@ -76,6 +76,55 @@ def _facts_table(select_sql: str, params: Any) -> Iterator[str]:
             yield name
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@contextmanager
+def _failure_modes_table(*, start: datetime, end: datetime) -> Iterator[str]:
+    """(service, category, start time, incident) of every categorised incident started in
+    [start, end), indexed for "an incident of this service and category started between t1
+    and t2" — the question the repeat rule asks once per incident. Without it each lookup walks
+    every incident of the category; with it, it is one short index range."""
+    name = f"kpi_modes_{next(_table_numbers)}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {name} AS "
+            f"SELECT ps.service_id AS service_id, i.root_cause_category_id AS category_id, "
+            f"{_epoch('i.started_at')} AS started, i.id AS incident_id "
+            "FROM postmortems_incident i "
+            "JOIN postmortems_incident_services ps ON ps.incident_id = i.id "
+            "WHERE i.root_cause_category_id IS NOT NULL "
+            "AND i.started_at >= %(start)s AND i.started_at < %(end)s",
+            {"start": _db_time(start), "end": _db_time(end)},
+        )
+        cursor.execute(f"CREATE INDEX {name}_lookup ON {name} (service_id, category_id, started)")
+        # Temporary tables have no statistics until analysed; without them PostgreSQL plans a
+        # sequential scan of this table per incident.
+        cursor.execute(f"ANALYZE {name}")
+        try:
+            yield name
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _services_of(incident_column: str) -> str:
+    """`= ANY(ARRAY(...))` on PostgreSQL, so the list can drive an index; IN on SQLite."""
+    services = (
+        "SELECT service_id FROM postmortems_incident_services "
+        f"WHERE incident_id = {incident_column}"
+    )
+    if connection.vendor == "postgresql":
+        return f"= ANY(ARRAY({services}))"
+    return f"IN ({services})"
+
+
+def _fence() -> str:
+    """A subquery fence: the planner keeps the subquery whole instead of inlining it."""
+    return "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"
+
+
+def _db_time(moment: datetime) -> Any:
+    """A datetime as this database compares it with stored values."""
+    return connection.ops.adapt_datetimefield_value(moment)
 
 
 @dataclass
@@ -169,15 +218,42 @@ def _drill(group: Group) -> list[tuple[int, bool]]:
     return [(pk, pk in numerator) for pk in group.ids]
 
 
+def _repeat_facts_sql(modes: str) -> str:
+    """Each incident started in the window, with flag = it is a repeat: `repeat_of` set, or an
+    incident of one of its services and its category started in the 180 days before it, the
+    pair not rejected (metrics.kpis.incidents_with_repeat_flag says the same with the ORM)."""
+    # One index range per incident on (service, category, start): the incident's services go
+    # in as a list, so they lead the index instead of being joined afterwards.
+    rule_match = (
+        f"EXISTS (SELECT 1 FROM {modes} e WHERE e.service_id {_services_of('i.id')} "
+        "AND e.category_id = i.root_cause_category_id "
+        f"AND e.started >= {_epoch('i.started_at')} - %(look_back)s "
+        f"AND e.started < {_epoch('i.started_at')} "
+        "AND NOT EXISTS (SELECT 1 FROM postmortems_repeatrejection r "
+        "WHERE r.incident_id = i.id AND r.earlier_id = e.incident_id))"
+    )
+    flag = f"CASE WHEN i.repeat_of_id IS NOT NULL OR {rule_match} THEN 1 ELSE 0 END"
+    return (
+        "SELECT facts.*, facts.flag AS amount FROM ("
+        f"SELECT i.id AS id, {_month_sql('i.started_at')} AS month, i.team_id AS team_id, "
+        f"i.severity AS severity, 1 AS counted, {flag} AS flag "
+        "FROM postmortems_incident i "
+        # The fence keeps the subquery whole, so `flag` is computed once per incident.
+        f"WHERE i.started_at >= %(start)s AND i.started_at < %(end)s {_fence()}) facts"
+    )
+
+
 def bulk_repeat_rate(*, period: Period) -> dict[str, KpiResult]:
     window = period.months_before(6)
-    incidents = incidents_with_repeat_flag(
-        Incident.objects.filter(started_at__gte=window.start_at, started_at__lt=period.end_at)
-    )
-    select, params = _facts_from_queryset(incidents, month_of="started_at", flag="is_repeat")
-    with _facts_table(select, params) as table:
-        groups = _grouped(table)
-    recurrence = bulk_recurrence(period=period)
+    with _failure_modes_table(start=window.start_at - LOOK_BACK, end=period.end_at) as modes:
+        params = {
+            "look_back": LOOK_BACK.total_seconds(),
+            "start": _db_time(window.start_at),
+            "end": _db_time(period.end_at),
+        }
+        with _facts_table(_repeat_facts_sql(modes), params) as table:
+            groups = _grouped(table)
+        recurrence = bulk_recurrence(period=period, modes=modes)
     month = _month_key(period)
     baseline_months = {f"{day:%Y-%m}" for day in _month_starts(window.start, window.end)}
     empty = Group(rows=0, counted=0, amount=0, ids=[], numerator_ids=[], sums={})
@@ -223,56 +299,43 @@ def _empty_recurrence() -> dict[str, dict[str, int]]:
     }
 
 
-def bulk_recurrence(*, period: Period) -> dict[str, dict[str, dict[str, int]]]:
-    """The with/without-article recurrence split of metrics.kpis, for every scope at once."""
-    from django.db.models import DateTimeField, ExpressionWrapper, F, Subquery
+def bulk_recurrence(*, period: Period, modes: str) -> dict[str, dict[str, dict[str, int]]]:
+    """The with/without-article recurrence split of metrics.kpis, for every scope at once.
 
-    published_article = Finding.objects.filter(
-        postmortem__incident_id=OuterRef("pk"),
-        article__state=ArticleState.PUBLISHED,
-        article__published_at__lt=period.start_at,
+    At risk: categorised incidents started in the 180 days before the period; counted = their
+    postmortem had produced a published article before the period; flag = an incident of the
+    period repeats them (same category, a shared service, within 180 days, not rejected).
+    """
+    had_article = (
+        "EXISTS (SELECT 1 FROM postmortems_finding f "
+        "JOIN postmortems_postmortem pm ON pm.id = f.postmortem_id "
+        "JOIN knowledge_article a ON a.id = f.article_id "
+        "WHERE pm.incident_id = e.id AND a.state = %(published)s AND a.published_at < %(start)s)"
     )
-    services_of_earlier = Incident.services.through.objects.filter(
-        incident_id=OuterRef(OuterRef("pk"))
-    ).values("service_id")
-    later_repeat = (
-        Incident.objects.filter(
-            started_at__gte=period.start_at,
-            started_at__lt=period.end_at,
-            root_cause_category_id=OuterRef("root_cause_category_id"),
-            services__in=Subquery(services_of_earlier),
-        )
-        .exclude(
-            pk__in=Subquery(
-                RepeatRejection.objects.filter(earlier_id=OuterRef(OuterRef("pk"))).values(
-                    "incident_id"
-                )
-            )
-        )
-        .filter(started_at__lt=OuterRef("window_end"))
+    recurred = (
+        f"EXISTS (SELECT 1 FROM {modes} later WHERE later.service_id {_services_of('e.id')} "
+        "AND later.category_id = e.root_cause_category_id "
+        "AND later.started >= %(start_epoch)s AND later.started < %(end_epoch)s "
+        f"AND later.started < {_epoch('e.started_at')} + %(look_back)s "
+        "AND NOT EXISTS (SELECT 1 FROM postmortems_repeatrejection r "
+        "WHERE r.incident_id = later.incident_id AND r.earlier_id = e.id))"
     )
-    at_risk = (
-        Incident.objects.filter(
-            started_at__gte=period.start_at - LOOK_BACK,
-            started_at__lt=period.start_at,
-            root_cause_category__isnull=False,
-        )
-        .annotate(
-            window_end=ExpressionWrapper(F("started_at") + LOOK_BACK, output_field=DateTimeField()),
-            had_article=Exists(published_article),
-        )
-        .annotate(recurred=Exists(later_repeat))
-    )
-    inner, params = _queryset_sql(
-        at_risk.values("pk", "team_id", "severity", "had_article", "recurred")
-    )
-    # counted = had an article (1/0), flag = recurred, amount = 1: each group's rows split below.
     select = (
-        "SELECT raw.pk AS id, 'x' AS month, raw.team_id AS team_id, raw.severity AS severity, "
-        "CASE WHEN raw.had_article THEN 1 ELSE 0 END AS counted, "
-        "CASE WHEN raw.recurred THEN 1 ELSE 0 END AS flag, 1 AS amount "
-        f"FROM ({inner}) raw"
+        "SELECT e.id AS id, 'x' AS month, e.team_id AS team_id, e.severity AS severity, "
+        f"CASE WHEN {had_article} THEN 1 ELSE 0 END AS counted, "
+        f"CASE WHEN {recurred} THEN 1 ELSE 0 END AS flag, 1 AS amount "
+        "FROM postmortems_incident e "
+        "WHERE e.root_cause_category_id IS NOT NULL "
+        "AND e.started_at >= %(risk_start)s AND e.started_at < %(start)s"
     )
+    params = {
+        "published": ArticleState.PUBLISHED.value,
+        "start": _db_time(period.start_at),
+        "risk_start": _db_time(period.start_at - LOOK_BACK),
+        "start_epoch": period.start_at.timestamp(),
+        "end_epoch": period.end_at.timestamp(),
+        "look_back": LOOK_BACK.total_seconds(),
+    }
     split: dict[str, dict[str, dict[str, int]]] = {}
     with _facts_table(select, params) as table, connection.cursor() as cursor:
         for kind, key_sql, joins in SCOPE_GROUPS:
@@ -280,11 +343,11 @@ def bulk_recurrence(*, period: Period) -> dict[str, dict[str, dict[str, int]]]:
                 f"SELECT {key_sql}, f.counted, COUNT(*), SUM(f.flag) FROM {table} f {joins} "
                 "GROUP BY 1, 2"
             )
-            for slug, had_article, at_risk_count, recurred in cursor.fetchall():
+            for slug, had, at_risk_count, recurred_count in cursor.fetchall():
                 scope_key = "all" if kind == "all" else f"{kind}:{slug}"
                 bucket = split.setdefault(scope_key, _empty_recurrence())
-                side = "with_article" if had_article else "without_article"
-                bucket[side] = {"at_risk": int(at_risk_count), "recurred": int(recurred or 0)}
+                side = "with_article" if had else "without_article"
+                bucket[side] = {"at_risk": int(at_risk_count), "recurred": int(recurred_count or 0)}
     return split
 
 

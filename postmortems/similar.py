@@ -25,6 +25,7 @@ LOOK_BACK = timedelta(days=180)
 # Text matches reach further back than the rule: an old postmortem can still be the answer.
 TEXT_LOOK_BACK = timedelta(days=365)
 TEXT_CANDIDATES = 50
+RECENT_TEXT_MATCHES = 1000  # matches ranked per suggestion, newest first
 RULE_WEIGHT = 1.0
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]{2,}")
 _STOP_WORDS = frozenset(
@@ -96,19 +97,31 @@ def _text_candidates(incident: Incident) -> dict[int, float]:
     if connection.vendor == "postgresql":
         # Any of the title's words (OR), ranked by cover density; the expression matches the
         # GIN index of migration 0003, so only matching rows in the window are read.
+        # Any of the title's words (OR), over the stored vector of migration 0004. Only the most
+        # recent matches are ranked, so a common word costs a bounded amount.
         sql = """
-            SELECT i.id,
-                   ts_rank_cd(to_tsvector('english', i.title || ' ' || i.summary), query.q) AS rank
-            FROM postmortems_incident i
-            CROSS JOIN (
-                SELECT replace(plainto_tsquery('english', %(text)s)::text, '&', '|')::tsquery AS q
-            ) AS query
-            WHERE to_tsvector('english', i.title || ' ' || i.summary) @@ query.q
-              AND i.started_at >= %(start)s AND i.started_at < %(end)s AND i.id <> %(id)s
-            ORDER BY rank DESC, i.started_at DESC
+            SELECT recent.id, ts_rank_cd(recent.text_vector, recent.q) AS rank
+            FROM (
+                SELECT i.id, i.text_vector, query.q
+                FROM postmortems_incident i
+                CROSS JOIN (
+                    SELECT replace(plainto_tsquery('english', %(text)s)::text, '&', '|')::tsquery
+                        AS q
+                ) AS query
+                WHERE i.text_vector @@ query.q
+                  AND i.started_at >= %(start)s AND i.started_at < %(end)s AND i.id <> %(id)s
+                ORDER BY i.started_at DESC
+                LIMIT %(recent)s
+            ) AS recent
+            ORDER BY rank DESC
             LIMIT %(limit)s
         """
-        params: dict[str, Any] = {**window, "text": incident.title, "limit": TEXT_CANDIDATES}
+        params: dict[str, Any] = {
+            **window,
+            "text": incident.title,
+            "limit": TEXT_CANDIDATES,
+            "recent": RECENT_TEXT_MATCHES,
+        }
         if not _words(incident.title):
             return {}
         with connection.cursor() as cursor:

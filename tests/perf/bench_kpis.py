@@ -36,17 +36,17 @@ def timed(function, *args, **kwargs) -> tuple[float, object]:  # type: ignore[no
 
 
 def raw_fact_queries_ms(period) -> float:  # type: ignore[no-untyped-def]
-    """Run each KPI's per-incident fact query for `period` and aggregate it, nothing written."""
-    from django.db import connection
+    """The SQL alone of a one-month recompute: every KPI's per-incident facts and their GROUP
+    BYs for every scope, in one transaction as the job runs them, with no snapshot written."""
+    from django.db import transaction
 
     from metrics import bulk
+    from metrics.services import _computing
 
     started = time.perf_counter()
-    for compute in bulk.BULK.values():
-        # The bulk functions build a temporary table and GROUP BY it; timing them without the
-        # snapshot upsert is the SQL cost of the month.
-        compute(period=period)
-    connection.close()
+    with transaction.atomic():
+        for _, compute in _computing(bulk.BULK):
+            compute(period=period)
     return (time.perf_counter() - started) * 1000
 
 
