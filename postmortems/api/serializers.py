@@ -870,3 +870,39 @@ class ActionItemUpdateSerializer(ActionItemWriteSerializer):
 class SectionCommentWriteSerializer(StrictInputSerializer):
     section_key = serializers.CharField(max_length=50, help_text="A section key of the template.")
     text = serializers.CharField(max_length=MAX_COMMENT_LENGTH)
+
+
+class SimilarIncidentSerializer(serializers.Serializer):
+    """An earlier incident that looks like this one, with why."""
+
+    id = serializers.IntegerField(source="incident.pk")
+    title = serializers.CharField(source="incident.title")
+    started_at = serializers.DateTimeField(source="incident.started_at")
+    web_url = serializers.SerializerMethodField(help_text="The earlier incident's page.")
+    score = serializers.FloatField(help_text="Higher is more alike; a rule match adds 1.")
+    matches_rule = serializers.BooleanField(
+        help_text="Same root-cause category and a shared service within 180 days."
+    )
+    reasons = serializers.ListField(child=serializers.CharField())
+    postmortem = serializers.SerializerMethodField(help_text="Its postmortem's id, or null.")
+    articles = serializers.SerializerMethodField(
+        help_text="Published articles its postmortem linked or spawned."
+    )
+
+    def get_web_url(self, suggestion: Any) -> str:
+        return settings.SITE_URL + suggestion.incident.get_absolute_url()
+
+    def get_postmortem(self, suggestion: Any) -> int | None:
+        postmortem = getattr(suggestion.incident, "postmortem", None)
+        return postmortem.pk if postmortem is not None else None
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_articles(self, suggestion: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": article.pk,
+                "title": article.title,
+                "web_url": settings.SITE_URL + article.get_absolute_url(),
+            }
+            for article in suggestion.articles
+        ]

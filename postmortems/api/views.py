@@ -60,6 +60,7 @@ from postmortems.models import (
 )
 from postmortems.permissions import can_create_incident, incidents_visible_q
 from postmortems.selectors import IncidentFilters
+from postmortems.similar import incident_similar_for_user
 
 ID = "[0-9]{1,18}"
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 413, 415, 428)
@@ -429,6 +430,20 @@ class IncidentViewSet(mixins.ListModelMixin, _ApiViewSet):
             **api.incident_changes(values),
         )
         return self.answer(incident)
+
+    @extend_schema(
+        summary="Earlier incidents that look like this one",
+        description="Ranked suggestions of what this incident may repeat, each with the reason: "
+        "the repeat rule (same root-cause category and a shared service, started in the 180 "
+        "days before) and/or similar words. Rejected pairs and its own `repeat_of` are left "
+        "out, and so are restricted incidents the caller may not see.",
+        responses={200: api.SimilarIncidentSerializer(many=True), **READ_ERRORS},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def similar(self, request: Request, pk: str) -> Response:
+        incident = self.get_incident()
+        suggestions = incident_similar_for_user(incident=incident, user=request.user)
+        return Response(api.SimilarIncidentSerializer(suggestions, many=True).data)
 
     @extend_schema(
         summary="Say this incident does not repeat an earlier one",

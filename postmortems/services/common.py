@@ -51,10 +51,15 @@ def text_clean(
     label: str,
     required: bool = False,
     missing: str | None = None,
+    keep_indent: bool = False,
 ) -> str:
     """Stripped text; refuses missing required text (`missing`, else "Add a <label>.") and
-    text over `limit` characters."""
-    text = (value or "").strip()
+    text over `limit` characters. `keep_indent` strips only blank lines before the text and
+    whitespace after it, so markdown that starts with an indented code block keeps it."""
+    raw = value or ""
+    text = raw.lstrip("\r\n").rstrip() if keep_indent else raw.strip()
+    if keep_indent and not text.strip():
+        text = ""
     if required and not text:
         raise InvalidInput(missing or f"Add a {label}.", field=field)
     if len(text) > limit:

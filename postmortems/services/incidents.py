@@ -111,6 +111,23 @@ def _check_timestamps(times: dict[str, datetime | None], *, now: datetime) -> No
         previous_field = field
 
 
+def _stamp_reached(times: dict[str, datetime | None], *, target: str, now: datetime) -> None:
+    """Reaching a status stamps its time (now, unless given). A status skipped on the way —
+    open straight to resolved — takes the time of the next one: resolving also mitigated it,
+    and time-to-mitigate must not be left blank."""
+    order = [str(value) for value in STATUS_ORDER]
+    reached = [
+        field
+        for candidate, field in STATUS_TIMESTAMP.items()
+        if order.index(candidate) <= order.index(target)
+    ]
+    later = now
+    for field in reversed(reached):
+        if times[field] is None:
+            times[field] = later
+        later = times[field] or later
+
+
 def _status_for(times: dict[str, datetime | None]) -> str:
     """The furthest status the given timestamps imply."""
     status = IncidentStatus.OPEN
@@ -265,9 +282,7 @@ def incident_create(
                 f"cannot be {final_status}.",
                 field="status",
             )
-        final_field = STATUS_TIMESTAMP.get(IncidentStatus(final_status))
-        if final_field and times[final_field] is None:
-            times[final_field] = now
+    _stamp_reached(times, target=final_status, now=now)
     _check_timestamps(times, now=now)
     if commander is not None:
         _users_clean([commander], field="commander")
@@ -426,9 +441,7 @@ def incident_update(
                     f"The {_label(field)} time cannot be cleared while the incident is {target}.",
                     field=field,
                 )
-        target_field = STATUS_TIMESTAMP.get(IncidentStatus(target))
-        if target_field and times[target_field] is None:
-            times[target_field] = now
+        _stamp_reached(times, target=target, now=now)
         _check_timestamps(times, now=now)
         values.update({field: times[field] for field in TIMESTAMP_ORDER})
         values["status"] = target

@@ -125,6 +125,7 @@ def _sections_clean(
             field=key,
             limit=MAX_SECTION_LENGTH,
             label=f"section “{by_key[key].heading}”",
+            keep_indent=True,
         )
     return cleaned, by_key
 

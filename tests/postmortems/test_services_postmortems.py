@@ -616,3 +616,20 @@ def test_revisions_are_numbered_by_version(postmortem, responder):
     assert list(
         PostmortemRevision.objects.filter(postmortem=postmortem).values_list("number", flat=True)
     ) == [4, 3, 2, 1]
+
+
+@pytest.mark.django_db
+def test_a_section_that_starts_with_an_indented_code_block_keeps_it(responder):
+    from postmortems.services import postmortem_save_sections
+    from tests.postmortems.factories import IncidentFactory, PostmortemFactory
+
+    incident = IncidentFactory(team=responder.teams.first())
+    postmortem = PostmortemFactory(incident=incident)
+    saved = postmortem_save_sections(
+        postmortem=postmortem,
+        user=responder,
+        sections={"timeline": "\n    10:02 deploy starts\n    10:06 alert fires\n\n"},
+        expected_version=postmortem.version,
+    )
+    assert saved.sections["timeline"] == "    10:02 deploy starts\n    10:06 alert fires"
+    assert saved.sections_html["timeline"].startswith("<pre><code>10:02 deploy starts")

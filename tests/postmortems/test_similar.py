@@ -166,3 +166,31 @@ def test_the_restricted_match_is_suggested_to_its_own_team(scenario):
         s.incident.pk for s in incident_similar_for_user(incident=scenario["current"], user=insider)
     ]
     assert scenario["restricted"].pk in ids
+
+
+@pytest.mark.django_db
+def test_the_api_answers_ranked_suggestions_with_reasons(client, scenario, responder):
+    made = scenario
+    client.force_login(responder)
+    response = client.get(f"/api/v1/incidents/{made['current'].pk}/similar/")
+    assert response.status_code == 200
+    body = response.json()
+    assert [row["id"] for row in body] == [made["both"].pk, made["rule"].pk, made["text"].pk]
+    first = body[0]
+    assert first["matches_rule"] is True
+    assert first["reasons"][0] == (
+        "same root cause (Scenario config) and service checkout, 40 days earlier"
+    )
+    assert first["web_url"] == f"http://127.0.0.1:8000/postmortems/incidents/{made['both'].pk}/"
+    assert (first["postmortem"], first["articles"]) == (None, [])
+    assert made["restricted"].pk not in [row["id"] for row in body]
+
+
+@pytest.mark.django_db
+def test_the_api_hides_a_restricted_incident_from_an_outsider(client, scenario, outsider):
+    scenario["current"].visibility = "restricted"
+    scenario["current"].save()
+    client.force_login(outsider)
+    response = client.get(f"/api/v1/incidents/{scenario['current'].pk}/similar/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
