@@ -42,7 +42,16 @@ class ArticleState(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+class ArticleManager(models.Manager["Article"]):
+    def get_queryset(self) -> models.QuerySet[Article]:
+        # The search vector is read only inside SQL (search ranks with it); loading it with
+        # every article would ship kilobytes per row that no page uses.
+        return super().get_queryset().defer("search_vector")
+
+
 class Article(models.Model):
+    objects = ArticleManager()
+
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
     knowledge_type = models.CharField(
