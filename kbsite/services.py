@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -119,6 +122,21 @@ def heartbeat_record(*, source: str, worker: str = "") -> Heartbeat:
     return Heartbeat.objects.create(source=source[:50], worker=worker[:200])
 
 
+_mail_state = threading.local()
+
+
+@contextmanager
+def emails_held_back() -> Iterator[None]:
+    """Notifications made inside this block (in this thread) are kept in the app but not
+    emailed: the demo data must not mail its made-up people, nor print mail to a terminal."""
+    previous = getattr(_mail_state, "held", False)
+    _mail_state.held = True
+    try:
+        yield
+    finally:
+        _mail_state.held = previous
+
+
 def notification_send(
     *, user: User, text: str, url: str = "", email_subject: str | None = None
 ) -> Notification:
@@ -129,7 +147,7 @@ def notification_send(
     notice. `url` is a site path; the email carries it as an absolute link.
     """
     notification = Notification.objects.create(user=user, text=text[:500], url=url[:500])
-    if email_subject and user.email:
+    if email_subject and user.email and not getattr(_mail_state, "held", False):
         address = user.email
         link = f"{settings.SITE_URL}{url}" if url.startswith("/") else url
         body = f"{text}\n\n{link}\n" if link else f"{text}\n"

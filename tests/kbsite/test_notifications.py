@@ -165,3 +165,16 @@ def test_sign_in_page_has_no_notifications_link_and_counts_nothing(client):
     assert response.status_code == 200
     assert "Notifications (" not in response.content.decode()
     assert notification_queries(captured.captured_queries) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_emails_held_back_keep_the_notice_but_send_nothing(mailoutbox):
+    from kbsite.services import emails_held_back, notification_send
+    from tests.kbsite.factories import UserFactory
+
+    person = UserFactory(username="quiet", email="quiet@example.com")
+    with emails_held_back():
+        notification_send(user=person, text="Held", url="/x", email_subject="Held")
+    notification_send(user=person, text="Sent", url="/y", email_subject="Sent")
+    assert [mail.subject for mail in mailoutbox] == ["Sent"]
+    assert list(person.notifications.values_list("text", flat=True)) == ["Sent", "Held"]

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from kbsite import events
 from kbsite.demo import registered_seeders
 from kbsite.demo_catalog import sign_in_lines
+from kbsite.services import emails_held_back
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         # Events (KPI recomputes, webhooks) would fire once per demo row; the data is loaded
         # quietly and whoever needs a summary (the KPI recompute in `make run`) runs after.
-        with events.suppressed():
+        with events.suppressed(), emails_held_back():
             for seeder in registered_seeders():
                 seeder.run(lambda line: self.stdout.write(f"seed_demo: {line}"))
         if not options["quiet_sign_ins"]:
