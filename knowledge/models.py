@@ -50,8 +50,6 @@ class ArticleManager(models.Manager["Article"]):
 
 
 class Article(models.Model):
-    objects = ArticleManager()
-
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
     knowledge_type = models.CharField(
@@ -99,6 +97,8 @@ class Article(models.Model):
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
     # PostgreSQL only: the weighted full-text vector, kept by knowledge.search.
     search_vector = SearchVectorField(null=True, editable=False)
+
+    objects = ArticleManager()
 
     class Meta:
         ordering = ["-updated_at", "-id"]
