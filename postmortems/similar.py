@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from knowledge.models import Article, ArticleState
@@ -25,7 +25,7 @@ LOOK_BACK = timedelta(days=180)
 # Text matches reach further back than the rule: an old postmortem can still be the answer.
 TEXT_LOOK_BACK = timedelta(days=365)
 TEXT_CANDIDATES = 50
-RECENT_TEXT_MATCHES = 1000  # matches ranked per suggestion, newest first
+RECENT_TEXT_MATCHES = 500  # matches ranked per suggestion, newest first
 RULE_WEIGHT = 1.0
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]{2,}")
 _STOP_WORDS = frozenset(
@@ -72,6 +72,33 @@ class SimilarIncident:
     articles: list[Article] = field(default_factory=list)
 
 
+# Earlier incidents sharing any of the title's words, over the stored vector of migration 0004;
+# only the most recent matches are ranked (cover density rewards sharing several words close
+# together), so a common word costs a bounded amount. Requiring two shared words was measured
+# slower: the index then combines every word's posting list for each pair.
+_TEXT_SQL = """
+    SELECT recent.id, ts_rank_cd(recent.text_vector, recent.q) AS rank
+    FROM (
+        SELECT i.id, i.text_vector, query.q
+        FROM postmortems_incident i
+        CROSS JOIN (SELECT %(query)s::tsquery AS q) AS query
+        WHERE i.text_vector @@ query.q
+          AND i.started_at >= %(start)s AND i.started_at < %(end)s AND i.id <> %(id)s
+        ORDER BY i.started_at DESC
+        LIMIT %(recent)s
+    ) AS recent
+    ORDER BY rank DESC
+    LIMIT %(limit)s
+"""
+_LEXEME = re.compile(r"'(?:[^']|'')*'")
+MAX_QUERY_LEXEMES = 6
+
+
+def _any_of(lexemes: list[str]) -> str:
+    """A tsquery matching any of the (quoted) lexemes: 'a' | 'b' | …"""
+    return " | ".join(list(dict.fromkeys(lexemes))[:MAX_QUERY_LEXEMES])
+
+
 def _words(text: str) -> set[str]:
     return {word for word in _WORD.findall(text.lower()) if word not in _STOP_WORDS}
 
@@ -95,37 +122,17 @@ def _text_candidates(incident: Incident) -> dict[int, float]:
         "id": incident.pk,
     }
     if connection.vendor == "postgresql":
-        # Any of the title's words (OR), ranked by cover density; the expression matches the
-        # GIN index of migration 0003, so only matching rows in the window are read.
-        # Any of the title's words (OR), over the stored vector of migration 0004. Only the most
-        # recent matches are ranked, so a common word costs a bounded amount.
-        sql = """
-            SELECT recent.id, ts_rank_cd(recent.text_vector, recent.q) AS rank
-            FROM (
-                SELECT i.id, i.text_vector, query.q
-                FROM postmortems_incident i
-                CROSS JOIN (
-                    SELECT replace(plainto_tsquery('english', %(text)s)::text, '&', '|')::tsquery
-                        AS q
-                ) AS query
-                WHERE i.text_vector @@ query.q
-                  AND i.started_at >= %(start)s AND i.started_at < %(end)s AND i.id <> %(id)s
-                ORDER BY i.started_at DESC
-                LIMIT %(recent)s
-            ) AS recent
-            ORDER BY rank DESC
-            LIMIT %(limit)s
-        """
-        params: dict[str, Any] = {
-            **window,
-            "text": incident.title,
-            "limit": TEXT_CANDIDATES,
-            "recent": RECENT_TEXT_MATCHES,
-        }
         if not _words(incident.title):
             return {}
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute("SELECT plainto_tsquery('english', %s)::text", [incident.title])
+            query = _any_of(_LEXEME.findall(cursor.fetchone()[0]))
+            if not query:
+                return {}
+            cursor.execute(
+                _TEXT_SQL,
+                {**window, "query": query, "limit": TEXT_CANDIDATES, "recent": RECENT_TEXT_MATCHES},
+            )
             rows = cursor.fetchall()
         best = max((rank for _, rank in rows), default=0) or 1
         return {pk: min(float(rank) / best, 1.0) * 0.9 for pk, rank in rows}
@@ -166,9 +173,6 @@ def incident_similar_for_user(
     candidates = (
         Incident.objects.filter(incidents_visible_q(user), pk__in=candidate_ids)
         .select_related("root_cause_category", "postmortem", "team")
-        .annotate(
-            shared_services=Count("services", filter=Q(services__in=service_ids), distinct=True)
-        )
         .prefetch_related("services")
     )
     # What the earlier incidents taught: their published articles, readable by everyone. One
@@ -179,6 +183,7 @@ def incident_similar_for_user(
             postmortem__incident_id__in=candidate_ids, article__state=ArticleState.PUBLISHED
         )
         .select_related("article", "postmortem")
+        .only("article__id", "article__title", "article__slug", "postmortem__incident_id")
         .order_by("position", "id")
     ):
         assert finding.article is not None

@@ -27,6 +27,16 @@ urlpatterns = [
     path("incidents/<int:pk>/status/", views.incident_status, name="incident_status"),
     path("incidents/<int:pk>/postmortem/", views.postmortem_start, name="postmortem_start"),
     path(
+        "incidents/<int:pk>/similar/",
+        views.incident_similar_panel,
+        name="incident_similar_panel",
+    ),
+    path(
+        "incidents/<int:pk>/suggested-articles/",
+        views.incident_suggestions_panel,
+        name="incident_suggestions_panel",
+    ),
+    path(
         "incidents/<int:pk>/repeat/confirm/",
         views.incident_confirm_repeat,
         name="incident_confirm_repeat",

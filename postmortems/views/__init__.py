@@ -21,6 +21,7 @@ from postmortems.views.incidents import (
     incident_status,
     index,
 )
+from postmortems.views.panels import incident_similar_panel, incident_suggestions_panel
 from postmortems.views.postmortem import (
     postmortem_detail,
     postmortem_export,
@@ -44,7 +45,9 @@ __all__ = [
     "incident_detail",
     "incident_edit",
     "incident_reject_repeat",
+    "incident_similar_panel",
     "incident_status",
+    "incident_suggestions_panel",
     "index",
     "markdown_preview",
     "postmortem_autosave",

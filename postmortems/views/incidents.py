@@ -30,7 +30,6 @@ from postmortems.forms import (
 from postmortems.models import ArticleUse, Incident, IncidentStatus, TimelineEntry
 from postmortems.permissions import can_create_incident, can_edit_postmortem
 from postmortems.selectors import IncidentFilters
-from postmortems.similar import incident_similar_for_user
 from postmortems.views.common import (
     add_service_error,
     duration_text,
@@ -223,8 +222,6 @@ def render_incident(
         "timeline_rows": _timeline_rows(timeline, bound or {}) if can_edit else None,
         "timeline": timeline,
         "article_uses": article_uses,
-        "suggested": selectors.incident_suggested_articles(incident=incident, user=user),
-        "similar": incident_similar_for_user(incident=incident, user=user),
         "can_edit": can_edit,
         "can_record_use": can_edit or user_has_role(user, Role.RESPONDER),
         "timeline_form": timeline_form or TimelineEntryForm(),

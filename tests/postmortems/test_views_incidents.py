@@ -498,10 +498,16 @@ def test_incident_page_shows_suggested_articles_from_its_own_text(client, respon
     index_articles(article_ids=[article.pk])
     client.force_login(responder)
 
-    response = client.get(url("incident_detail", incident.pk))
+    page = client.get(url("incident_detail", incident.pk)).content.decode()
+    panel_url = url("incident_suggestions_panel", incident.pk)
+    # The page asks for the panel after it loads (htmx); without JavaScript it links to it.
+    assert f'hx-get="{panel_url}"' in page
+    response = client.get(panel_url)
 
     assert [hit.article for hit in response.context["suggested"]] == [article]
     assert "Renew an expired certificate" in text_of(main_of(response))
+    fragment = client.get(panel_url, HTTP_HX_REQUEST="true").content.decode()
+    assert fragment.startswith('<section class="card" id="suggested-articles"')
 
 
 def test_article_of_another_team_draft_is_not_named_on_the_incident_page(

@@ -38,10 +38,18 @@ def pair(payments_team, responder):
     return earlier, current
 
 
+def panel(client, incident):
+    """The "possibly a repeat" panel as htmx fetches it after the incident page."""
+    url = reverse("postmortems:incident_similar_panel", args=[incident.pk])
+    return client.get(url, HTTP_HX_REQUEST="true").content.decode()
+
+
 def test_the_incident_page_suggests_the_earlier_incident_with_its_reason(client, responder, pair):
     earlier, current = pair
     client.force_login(responder)
-    html = client.get(reverse("postmortems:incident_detail", args=[current.pk])).content.decode()
+    page = client.get(reverse("postmortems:incident_detail", args=[current.pk])).content.decode()
+    assert f'hx-get="/postmortems/incidents/{current.pk}/similar/"' in page
+    html = panel(client, current)
     assert f"Possibly a repeat of #{earlier.pk} Checkout returns 503 after deploy" in html
     assert (
         "Same root cause (Scenario config) and service checkout, 29 days earlier" in html
@@ -61,8 +69,7 @@ def test_confirming_sets_repeat_of(client, responder, pair):
     current.refresh_from_db()
     assert current.repeat_of_id == earlier.pk
     assert f"Marked as a repeat of #{earlier.pk}" in response.content.decode()
-    html = response.content.decode()
-    assert f"Possibly a repeat of #{earlier.pk}" not in html
+    assert f"Possibly a repeat of #{earlier.pk}" not in panel(client, current)
 
 
 def test_rejecting_records_the_pair_and_hides_the_suggestion(client, responder, pair):
@@ -74,7 +81,8 @@ def test_rejecting_records_the_pair_and_hides_the_suggestion(client, responder, 
         follow=True,
     )
     assert RepeatRejection.objects.filter(incident=current, earlier=earlier).count() == 1
-    assert f"Possibly a repeat of #{earlier.pk}" not in response.content.decode()
+    assert f"#{earlier.pk} will not be suggested" in response.content.decode()
+    assert f"Possibly a repeat of #{earlier.pk}" not in panel(client, current)
     current.refresh_from_db()
     assert current.repeat_of_id is None
 
@@ -128,3 +136,22 @@ def test_malformed_input_is_refused(client, responder, pair):
     )
     assert "Choose which suggestion is not a repeat." in response.content.decode()
     assert RepeatRejection.objects.count() == 0
+
+
+def test_the_panel_works_without_javascript_as_a_page(client, responder, pair):
+    earlier, current = pair
+    client.force_login(responder)
+    response = client.get(reverse("postmortems:incident_similar_panel", args=[current.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<title>" in html
+    assert f"Possibly a repeat of #{earlier.pk}" in html
+
+
+def test_the_panel_of_a_restricted_incident_is_404_for_an_outsider(client, outsider, pair):
+    _, current = pair
+    current.visibility = "restricted"
+    current.save()
+    client.force_login(outsider)
+    for name in ("incident_similar_panel", "incident_suggestions_panel"):
+        assert client.get(reverse(f"postmortems:{name}", args=[current.pk])).status_code == 404
