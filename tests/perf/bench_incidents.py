@@ -90,6 +90,15 @@ def targets(*, incident_ids: list[int], postmortem_ids: list[int]) -> list[tuple
                 cycle(incident_ids, lambda pk: reverse("postmortems:incident_detail", args=[pk])),
             )
         )
+    # The incident page's two searching panels, which htmx loads right after the page.
+    for name, label in (
+        ("postmortems:incident_similar_panel", "panel: possibly a repeat"),
+        ("postmortems:incident_suggestions_panel", "panel: suggested articles"),
+    ):
+        if _url_exists(name):
+            rows.append(
+                (label, cycle(incident_ids, lambda pk, name=name: reverse(name, args=[pk])))
+            )
     if _url_exists("postmortems:postmortem_edit"):
         rows.append(
             (
