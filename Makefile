@@ -36,6 +36,7 @@ var/secret_key:
 
 run: install var/secret_key
 	@export SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" && \
+	export SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" && \
 	$(PY) manage.py check_services && \
 	$(PY) manage.py migrate --no-input -v 0 && \
 	$(PY) manage.py collectstatic --no-input -v 0 && \
@@ -45,6 +46,7 @@ run: install var/secret_key
 
 dev: install
 	@export DEBUG=true && \
+	export SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" && \
 	$(PY) manage.py check_services && \
 	$(PY) manage.py migrate --no-input -v 0 && \
 	$(PY) manage.py seed_demo && \
