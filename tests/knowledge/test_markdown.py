@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.markdown import render_markdown
+from knowledge.demo_articles import ARTICLES
+from knowledge.markdown import build_renderer, render_markdown
 
 REL = 'rel="noopener noreferrer nofollow"'
 
@@ -170,3 +171,35 @@ def test_heading_ids_come_from_the_visible_text_only():
         '<h2 id="fix-now">Fix <em>now</em> </h2>'
     )
     assert render_markdown("## !!!") == '<h2 id="section">!!!</h2>'
+
+
+TRICKY_MARKDOWN = [
+    "plain words only, nothing to parse",
+    "a hard break at the end of this line  \nand the next line",
+    "escaped \\*stars\\* and a back\\\\slash",
+    "an entity &amp; a bare & and &copy;",
+    "an autolink <https://status.example.com/> and <ops@example.com>",
+    "inline <span>html</span> and <b>bold</b>",
+    "_underscored emphasis_ and __strong__ and snake_case_name",
+    "**strong** then *em* then ***both***",
+    "a [link](https://example.com 'title') and ![an image](/media/a.png)",
+    "a [reference][rb] link\n\n[rb]: https://example.com/runbook",
+    "```\nfenced <code> & stuff\n```\n\nafter the fence, plain",
+    "| host | state |\n|---|---|\n| db-1 | `read only` |\n| db-2 | plain |",
+    "- one\n- two with `code`\n    - nested plain",
+    "> quoted plain text\n> and *emphasis*",
+]
+
+
+@pytest.mark.parametrize(
+    "text", TRICKY_MARKDOWN + [a.body for a in ARTICLES] + [a.resolution for a in ARTICLES]
+)
+def test_plain_text_shortcut_renders_exactly_like_the_stock_inline_processor(text):
+    stock = build_renderer(skip_plain_text=False).convert(text)
+    assert build_renderer().convert(text) == stock
+
+
+def test_plain_text_shortcut_still_overrides_a_method_python_markdown_has():
+    from markdown.treeprocessors import InlineProcessor
+
+    assert callable(getattr(InlineProcessor, "_InlineProcessor__handleInline", None))
