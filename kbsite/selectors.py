@@ -46,3 +46,13 @@ def notifications_for_user(*, user: User, limit: int) -> list[Notification]:
 def notifications_unread_count(*, user: User) -> int:
     """How many notifications `user` has not read: one COUNT on the (user, read_at) index."""
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def people_for_suggestions() -> list[tuple[str, str]]:
+    """Active people as (username, "Full Name (username)") for a form's type-ahead list; one
+    query, alphabetical by username."""
+    rows = User.objects.filter(is_active=True).order_by("username")
+    return [
+        (username, f"{f'{first} {last}'.strip()} ({username})" if (first or last) else username)
+        for username, first, last in rows.values_list("username", "first_name", "last_name")
+    ]

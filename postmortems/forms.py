@@ -492,7 +492,22 @@ class ActionItemForm(forms.Form):
         max_length=MAX_ACTION_TITLE_LENGTH,
         error_messages={"required": "Give the action item a title.", **_too_long("title", 300)},
     )
-    owner = PersonChoiceField(queryset=_people(), required=False, to_field_name="username")
+    # A text box suggesting usernames from one shared <datalist id="people-list"> on the page:
+    # a select per item would repeat every person once per action item, and people type faster
+    # than they scroll.
+    owner = PersonChoiceField(
+        queryset=_people(),
+        required=False,
+        to_field_name="username",
+        widget=forms.TextInput(
+            attrs={"list": "people-list", "autocomplete": "off", "spellcheck": "false"}
+        ),
+        help_text="A username; start typing to pick one.",
+        error_messages={
+            "invalid_choice": "No active person has the username “%(value)s”; pick one from "
+            "the suggestions."
+        },
+    )
     priority = forms.ChoiceField(choices=ActionItem.Priority.choices, initial="p2")
     due_date = forms.DateField(
         label="Due date",

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kbsite.errors import DomainError, StaleVersion
+from kbsite.selectors import people_for_suggestions
 from knowledge.markdown import render_markdown
 from postmortems import selectors, services
 from postmortems.blameless import LintWarning, lint_text
@@ -123,8 +124,6 @@ def render_editor(
             initial=initial, sections=data.template_sections, lint_url=_lint_url(postmortem)
         )
     bound = bound or {}
-    # One query for the people list, shared by every item form.
-    people = list(ActionItemForm().fields["owner"].choices)  # type: ignore[attr-defined]
     context = {
         "postmortem": postmortem,
         "incident": data.incident,
@@ -137,8 +136,9 @@ def render_editor(
         "restored": restore and draft is not None,
         "finding_form": finding_form or FindingForm(),
         "finding_rows": _finding_rows(data.findings, bound),
-        "action_form": action_form or _with_people(ActionItemForm(), people),
-        "action_rows": _action_rows(data.action_items, bound, people),
+        "action_form": action_form or ActionItemForm(),
+        "action_rows": _action_rows(data.action_items, bound),
+        "people": people_for_suggestions(),
     }
     return page_render(request, "postmortems/postmortem_edit.html", context, status=status)
 
@@ -187,35 +187,25 @@ def _finding_rows(findings: list[Any], bound: dict[str, Any]) -> list[dict[str, 
     return rows
 
 
-def _with_people(form: ActionItemForm, people: list[Any]) -> ActionItemForm:
-    form.fields["owner"].choices = people  # type: ignore[attr-defined]
-    return form
-
-
-def _action_rows(
-    items: list[Any], bound: dict[str, Any], people: list[Any]
-) -> list[dict[str, Any]]:
+def _action_rows(items: list[Any], bound: dict[str, Any]) -> list[dict[str, Any]]:
     today = timezone.localdate()
     return [
         {
             "item": item,
             "overdue": item.due_date < today and item.status in selectors.OPEN_ACTION_STATUSES,
             "form": bound.get(f"item-{item.pk}")
-            or _with_people(
-                ActionItemForm(
-                    initial={
-                        "title": item.title,
-                        "owner": item.owner.username if item.owner else None,
-                        "priority": item.priority,
-                        "due_date": item.due_date,
-                        "status": item.status,
-                        "status_reason": item.status_reason,
-                        "tracker_url": item.tracker_url,
-                        "version": item.version,
-                    },
-                    prefix=f"item-{item.pk}",
-                ),
-                people,
+            or ActionItemForm(
+                initial={
+                    "title": item.title,
+                    "owner": item.owner.username if item.owner else None,
+                    "priority": item.priority,
+                    "due_date": item.due_date,
+                    "status": item.status,
+                    "status_reason": item.status_reason,
+                    "tracker_url": item.tracker_url,
+                    "version": item.version,
+                },
+                prefix=f"item-{item.pk}",
             ),
         }
         for item in items

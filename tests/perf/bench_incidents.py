@@ -14,7 +14,6 @@ not served from one warm row. The target on the 2-core reference machine is p95 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -22,29 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.perf.harness import percentile, setup_django
+
 SAMPLES = 50  # distinct incidents and postmortems the runs cycle through
-
-
-def _setup_django() -> None:
-    root = Path(__file__).resolve().parents[2]
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    # One person asks thousands of times a minute here: lift the API's per-person limit (the
-    # limiter still counts each request, as in production).
-    os.environ.setdefault("API_RATE_LIMIT", "1000000")
-    import django
-
-    django.setup()
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()  # lets django.test.Client talk to "testserver"
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def _reader(team: Any) -> Any:
@@ -167,7 +149,7 @@ def run(*, incidents: int, runs: int, out: TextIO = sys.stdout) -> list[dict[str
             {
                 "target": label,
                 "p50": statistics.median(times),
-                "p95": _percentile(times, 0.95),
+                "p95": percentile(times, 0.95),
                 "max": max(times),
             }
         )
@@ -192,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.incidents, args.runs = 300, 5
-    _setup_django()
+    setup_django(lift_api_rate_limit=True)
     rows = run(incidents=args.incidents, runs=args.runs)
     slow = [row["target"] for row in rows if row["p95"] > args.target_ms]
     if slow and not args.smoke:

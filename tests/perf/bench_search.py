@@ -13,14 +13,19 @@ database alone. The target on the 2-core reference machine is p95 <= 50 ms per c
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 from urllib.parse import urlencode
+
+from tests.perf.harness import percentile, setup_django
 
 QUERY_CLASSES = [
     ("rare term (~0.2%)", "zookeeper"),
@@ -31,25 +36,6 @@ QUERY_CLASSES = [
     ("typo", "certficate expird"),
     ("phrase and exclusion", '"readiness probe" -kubernetes'),
 ]
-
-
-def _setup_django() -> None:
-    root = Path(__file__).resolve().parents[2]
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    import django
-
-    django.setup()
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()  # lets django.test.Client talk to "testserver"
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def _timed(call: Callable[[], Any], runs: int) -> list[float]:
@@ -147,11 +133,11 @@ def run(*, articles: int, runs: int, out: TextIO = sys.stdout) -> list[dict[str,
                 "query": query,
                 "hits": len(page.hits),
                 "p50": statistics.median(total),
-                "p95": _percentile(total, 0.95),
+                "p95": percentile(total, 0.95),
                 "search_p50": statistics.median(selector),
-                "search_p95": _percentile(selector, 0.95),
+                "search_p95": percentile(selector, 0.95),
                 "sql_p50": statistics.median(sql),
-                "sql_p95": _percentile(sql, 0.95),
+                "sql_p95": percentile(sql, 0.95),
                 "share": _term_share(query) if " " not in query else float("nan"),
             }
         )
@@ -184,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.articles, args.runs = 500, 10
-    _setup_django()
+    setup_django()
     rows = run(articles=args.articles, runs=args.runs)
     slow = [row["class"] for row in rows if row["p95"] > args.target_ms]
     if slow and not args.smoke:

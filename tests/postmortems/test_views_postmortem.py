@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from knowledge.models import Article, ArticleState
@@ -672,7 +673,7 @@ def test_action_item_wont_do_needs_a_reason(client, responder, postmortem):
         (
             {"title": "x", "owner": "nobody"},
             "owner",
-            "Select a valid choice. That choice is not one of the available choices.",
+            "No active person has the username “nobody”; pick one from the suggestions.",
         ),
     ],
 )
@@ -691,6 +692,41 @@ def test_action_item_add_refuses_bad_input_and_adds_nothing(
         if message
         else errors[0].startswith("The due date 2000-01-01 is before")
     )
+
+
+def test_editor_suggests_owners_from_one_shared_list_of_active_people(
+    client, responder, reviewer, postmortem
+):
+    ActionItemFactory(postmortem=postmortem, owner=reviewer)
+    ActionItemFactory(postmortem=postmortem)
+    UserFactory(username="gone", is_active=False)
+    client.force_login(responder)
+
+    page = html_of(client.get(url("postmortem_edit", postmortem.pk)))
+
+    assert page.count('<datalist id="people-list">') == 1
+    listed = re.findall(
+        r'<option value="([^"]+)">',
+        page.split('<datalist id="people-list">')[1].split("</datalist>")[0],
+    )
+    active = User.objects.filter(is_active=True).order_by("username")
+    assert listed == list(active.values_list("username", flat=True))
+    assert {"rita", "rob"} <= set(listed) and "gone" not in listed
+    # The new item's form and each item's edit form type into the same list.
+    assert page.count('list="people-list"') == 3
+    assert 'value="rob"' in page
+
+
+def test_action_item_owner_is_taken_by_username(client, responder, reviewer, postmortem):
+    client.force_login(responder)
+
+    response = client.post(
+        url("action_item_add", postmortem.pk),
+        {"title": "Add a canary", "priority": "p2", "owner": "rob"},
+    )
+
+    assert response.status_code == 302
+    assert ActionItem.objects.get().owner == reviewer
 
 
 def test_action_items_page_lists_open_and_overdue_items_with_filters(

@@ -110,7 +110,7 @@ def test_postmortem_editor_costs_the_same_with_50_findings(client, responder, pa
     many = queries_of(client, reverse("postmortems:postmortem_edit", args=[big.pk]))
     detail_few = queries_of(client, reverse("postmortems:postmortem_detail", args=[small.pk]))
     detail_many = queries_of(client, reverse("postmortems:postmortem_detail", args=[big.pk]))
-    assert few == many == pinned(sqlite=22, postgresql=22)
+    assert few == many == pinned(sqlite=21, postgresql=21)
     assert detail_few == detail_many == pinned(sqlite=20, postgresql=20)
 
 
