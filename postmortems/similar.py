@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
 from django.http import Http404
 
 from knowledge.models import Article, ArticleState
@@ -77,9 +76,9 @@ class SimilarIncident:
 # together), so a common word costs a bounded amount. Requiring two shared words was measured
 # slower: the index then combines every word's posting list for each pair.
 _TEXT_SQL = """
-    SELECT recent.id, ts_rank_cd(recent.text_vector, recent.q) AS rank
+    SELECT recent.id, recent.started_at, ts_rank_cd(recent.text_vector, recent.q) AS rank
     FROM (
-        SELECT i.id, i.text_vector, query.q
+        SELECT i.id, i.started_at, i.text_vector, query.q
         FROM postmortems_incident i
         CROSS JOIN (SELECT %(query)s::tsquery AS q) AS query
         WHERE i.text_vector @@ query.q
@@ -103,19 +102,30 @@ def _words(text: str) -> set[str]:
     return {word for word in _WORD.findall(text.lower()) if word not in _STOP_WORDS}
 
 
-def _rule_candidates(incident: Incident, service_ids: list[int]) -> QuerySet[Incident]:
+def _rule_candidates(
+    incident: Incident, service_ids: list[int], *, user: Any, excluded: set[int]
+) -> dict[int, datetime]:
+    """Earlier incidents the user may see that match the repeat rule, with their start times."""
     if incident.root_cause_category_id is None or not service_ids:
-        return Incident.objects.none()
-    return Incident.objects.filter(
-        root_cause_category_id=incident.root_cause_category_id,
-        started_at__gte=incident.started_at - LOOK_BACK,
-        started_at__lt=incident.started_at,
-        services__in=service_ids,
-    ).distinct()
+        return {}
+    matches = (
+        Incident.objects.filter(
+            incidents_visible_q(user),
+            root_cause_category_id=incident.root_cause_category_id,
+            started_at__gte=incident.started_at - LOOK_BACK,
+            started_at__lt=incident.started_at,
+            services__in=service_ids,
+        )
+        .exclude(pk__in=excluded)
+        .values_list("pk", "started_at")
+        .distinct()
+    )
+    return dict(matches)
 
 
-def _text_candidates(incident: Incident) -> dict[int, float]:
-    """Ids of earlier incidents with similar words, with a 0–1 text score."""
+def _text_candidates(incident: Incident) -> dict[int, tuple[float, datetime]]:
+    """Earlier incidents with similar words: id → (a 0–1 text score, start time). Visibility is
+    checked later, on the few that make it into the suggestions."""
     window: dict[str, Any] = {
         "start": incident.started_at - TEXT_LOOK_BACK,
         "end": incident.started_at,
@@ -134,8 +144,8 @@ def _text_candidates(incident: Incident) -> dict[int, float]:
                 {**window, "query": query, "limit": TEXT_CANDIDATES, "recent": RECENT_TEXT_MATCHES},
             )
             rows = cursor.fetchall()
-        best = max((rank for _, rank in rows), default=0) or 1
-        return {pk: min(float(rank) / best, 1.0) * 0.9 for pk, rank in rows}
+        best = max((rank for _, _, rank in rows), default=0) or 1
+        return {pk: (min(float(rank) / best, 1.0) * 0.9, started) for pk, started, rank in rows}
     # SQLite (the embedded mode): score word overlap of recent incidents in Python.
     own = _words(incident.title)
     if not own:
@@ -144,43 +154,51 @@ def _text_candidates(incident: Incident) -> dict[int, float]:
         Incident.objects.filter(started_at__gte=window["start"], started_at__lt=window["end"])
         .exclude(pk=incident.pk)
         .order_by("-started_at")
-        .values_list("pk", "title", "summary")[:500]
+        .values_list("pk", "started_at", "title", "summary")[:500]
     )
     scores = {}
-    for pk, title, summary in recent:
+    for pk, started, title, summary in recent:
         theirs = _words(f"{title} {summary}")
         shared = own & theirs
         if shared:
-            scores[pk] = 0.9 * len(shared) / len(own | theirs)
-    return dict(sorted(scores.items(), key=lambda item: -item[1])[:TEXT_CANDIDATES])
+            scores[pk] = (0.9 * len(shared) / len(own | theirs), started)
+    return dict(sorted(scores.items(), key=lambda item: -item[1][0])[:TEXT_CANDIDATES])
 
 
-def incident_similar_for_user(
-    *, incident: Incident, user: Any, limit: int = 5
-) -> list[SimilarIncident]:
-    """Earlier incidents that look like `incident`, best first, each with its reasons."""
-    if not can_view_incident(user, incident):
-        raise Http404("No such incident.")
-    service_ids = list(incident.services.values_list("pk", flat=True))
-    rule_ids = set(_rule_candidates(incident, service_ids).values_list("pk", flat=True))
-    text_scores = _text_candidates(incident)
-    rejected = set(
-        RepeatRejection.objects.filter(incident=incident).values_list("earlier_id", flat=True)
-    )
-    candidate_ids = (rule_ids | set(text_scores)) - rejected - {incident.repeat_of_id}
-    if not candidate_ids:
-        return []
-    candidates = (
-        Incident.objects.filter(incidents_visible_q(user), pk__in=candidate_ids)
-        .select_related("root_cause_category", "postmortem", "team")
-        .prefetch_related("services")
-    )
-    # What the earlier incidents taught: their published articles, readable by everyone. One
-    # query whether or not they have postmortems, so the page's cost stays the same.
+def _ranked_ids(
+    rule: dict[int, datetime], text: dict[int, tuple[float, datetime]]
+) -> list[tuple[int, float]]:
+    """Every candidate as (id, score), best first: a rule match scores 1 plus its text score, so
+    it always outranks a match by text alone (at most 0.9); ties go to the more recent."""
+    scored = {
+        pk: (RULE_WEIGHT + text.get(pk, (0.0, started))[0], started) for pk, started in rule.items()
+    }
+    for pk, (score, started) in text.items():
+        scored.setdefault(pk, (score, started))
+    ranked = sorted(scored.items(), key=lambda item: (-item[1][0], -item[1][1].timestamp()))
+    return [(pk, score) for pk, (score, _) in ranked]
+
+
+def _shortlist(ranked: list[tuple[int, float]], rule: dict[int, datetime], limit: int) -> list[int]:
+    """The ids worth loading: the ranking's head, down to where `limit` rule matches (visible
+    for certain) are in hand. Text matches in it may still turn out hidden, so they are loaded
+    too; the list is bounded by `limit` plus the text candidates, whatever the history's size."""
+    shortlist, sure = [], 0
+    for pk, _ in ranked:
+        if sure >= limit:
+            break
+        shortlist.append(pk)
+        sure += pk in rule
+    return shortlist
+
+
+def _taught_articles(incident_ids: list[int]) -> dict[int, dict[int, Article]]:
+    """What the earlier incidents taught: their published articles, readable by everyone. One
+    query whether or not they have postmortems, so the page's cost stays the same."""
     taught: dict[int, dict[int, Article]] = {}
     for finding in (
         Finding.objects.filter(
-            postmortem__incident_id__in=candidate_ids, article__state=ArticleState.PUBLISHED
+            postmortem__incident_id__in=incident_ids, article__state=ArticleState.PUBLISHED
         )
         .select_related("article", "postmortem")
         .only("article__id", "article__title", "article__slug", "postmortem__incident_id")
@@ -188,28 +206,62 @@ def incident_similar_for_user(
     ):
         assert finding.article is not None
         taught.setdefault(finding.postmortem.incident_id, {})[finding.article.pk] = finding.article
+    return taught
+
+
+def incident_similar_for_user(
+    *, incident: Incident, user: Any, limit: int = 5
+) -> list[SimilarIncident]:
+    """Earlier incidents that look like `incident`, best first, each with its reasons.
+
+    Candidates are ranked as bare ids and start times; only the few that can reach the top
+    `limit` are loaded as incidents, so a category with thousands of earlier incidents costs
+    no more than one with ten.
+    """
+    if not can_view_incident(user, incident):
+        raise Http404("No such incident.")
+    service_ids = list(incident.services.values_list("pk", flat=True))
+    excluded = set(
+        RepeatRejection.objects.filter(incident=incident).values_list("earlier_id", flat=True)
+    )
+    if incident.repeat_of_id is not None:
+        excluded.add(incident.repeat_of_id)
+    rule = _rule_candidates(incident, service_ids, user=user, excluded=excluded)
+    text = {pk: match for pk, match in _text_candidates(incident).items() if pk not in excluded}
+    ranked = _ranked_ids(rule, text)
+    if not ranked:
+        return []
+    scores = dict(ranked)
+    loaded = {
+        candidate.pk: candidate
+        for candidate in Incident.objects.filter(
+            incidents_visible_q(user), pk__in=_shortlist(ranked, rule, limit)
+        )
+        .select_related("root_cause_category", "postmortem", "team")
+        .prefetch_related("services")
+    }
+    chosen = [loaded[pk] for pk, _ in ranked if pk in loaded][:limit]
+    taught = _taught_articles([candidate.pk for candidate in chosen])
     own_words = _words(incident.title)
     suggestions = []
-    for candidate in candidates:
+    for candidate in chosen:
         suggestion = SimilarIncident(
             incident=candidate,
-            score=text_scores.get(candidate.pk, 0.0),
+            score=scores[candidate.pk],
             articles=list(taught.get(candidate.pk, {}).values()),
         )
-        if candidate.pk in rule_ids:
+        if candidate.pk in rule:
             suggestion.matches_rule = True
-            suggestion.score += RULE_WEIGHT
             shared = sorted(s.slug for s in candidate.services.all() if s.pk in service_ids)
             days = (incident.started_at - candidate.started_at).days
             suggestion.reasons.append(
                 f"same root cause ({candidate.root_cause_category}) and service "
                 f"{', '.join(shared)}, {days} days earlier"
             )
-        if candidate.pk in text_scores:
+        if candidate.pk in text:
             common = sorted(own_words & _words(f"{candidate.title} {candidate.summary}"))[:5]
             suggestion.reasons.append(
                 "similar description" + (f": {', '.join(common)}" if common else "")
             )
         suggestions.append(suggestion)
-    suggestions.sort(key=lambda s: (-s.score, -s.incident.started_at.timestamp()))
-    return suggestions[:limit]
+    return suggestions

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 import pytest
 from django.http import Http404
 
-from postmortems.models import RepeatRejection
+from postmortems.models import Incident, RepeatRejection
 from postmortems.similar import incident_similar_for_user
 from tests.kbsite.factories import ServiceFactory, TeamFactory, UserFactory
 from tests.postmortems.factories import IncidentFactory, RootCauseCategoryFactory
@@ -194,3 +195,50 @@ def test_the_api_hides_a_restricted_incident_from_an_outsider(client, scenario, 
     response = client.get(f"/api/v1/incidents/{scenario['current'].pk}/similar/")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_a_long_history_loads_only_the_incidents_that_reach_the_top(
+    scenario, responder, django_assert_max_num_queries
+):
+    made = scenario
+    many = [
+        IncidentFactory(
+            title=f"Ledger lock number {number}",
+            summary="Writes to the ledger queued behind a long lock.",
+            started_at=days_ago(50 + number),
+            root_cause_category=made["current"].root_cause_category,
+            services=list(made["current"].services.all()),
+            team=made["current"].team,
+        )
+        for number in range(12)
+    ]
+
+    loaded: list[int] = []
+    original = Incident.from_db.__func__  # type: ignore[attr-defined]
+
+    def counting_from_db(cls, db, field_names, values):
+        instance = original(cls, db, field_names, values)
+        loaded.append(instance.pk)
+        return instance
+
+    with patch.object(Incident, "from_db", classmethod(counting_from_db)):
+        suggestions = incident_similar_for_user(incident=made["current"], user=responder, limit=3)
+
+    # Rule matches first, most recent first: "both" (40 days), "rule" (20 days) outrank by
+    # text, then the newest of the twelve.
+    assert [s.incident.pk for s in suggestions] == [made["both"].pk, made["rule"].pk, many[0].pk]
+    assert sorted(loaded) == sorted([made["both"].pk, made["rule"].pk, many[0].pk])
+
+
+@pytest.mark.django_db
+def test_a_hidden_text_match_leaves_room_for_the_next_suggestion(scenario, outsider):
+    made = scenario
+    suggestions = incident_similar_for_user(incident=made["current"], user=outsider, limit=5)
+
+    assert made["restricted"].pk not in [s.incident.pk for s in suggestions]
+    assert [s.incident.pk for s in suggestions] == [
+        made["both"].pk,
+        made["rule"].pk,
+        made["text"].pk,
+    ]
