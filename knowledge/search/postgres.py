@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import F, Func, IntegerField, QuerySet, TextField, Value
+from django.db.models import Exists, F, Func, IntegerField, Q, QuerySet, TextField, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Concat, Substr
 
@@ -96,20 +96,33 @@ def _candidate_ids(base: QuerySet[Article], parsed: ParsedQuery, size: int) -> A
     ts_rank) orders their union; an article found only by the last tier competes only when
     the stronger tiers did not fill up.
     """
-    any_word = _any_word_query(parsed)
-    queries = [any_word]
-    if len(parsed.words) > 1:
-        queries.insert(0, _every_word_query(parsed))
     tiers = []
-    for query in queries:
-        # Visibility and filters apply to the union below; the head tier ignores them so that
-        # it stays one index scan (a filter can only make it return fewer useful ids).
-        head = Article.objects.filter(id__in=_HeadIds(query, Value(size))).order_by()
-        tiers.append(head.values("id"))
-        # .order_by(): no sort, so each tier stops reading after `size` rows.
-        tiers.append(base.filter(search_vector=query).order_by().values("id")[:size])
+    any_word = _any_word_query(parsed)
+    weak_gate: Q | None = None
+    if len(parsed.words) > 1:
+        every_word = _every_word_query(parsed)
+        tiers += _tiers(base, every_word, size)
+        # When `size` visible articles hold every word, the any-word tiers cannot reach the
+        # page (coverage ranks first), so PostgreSQL skips them: the condition does not depend
+        # on the row and is evaluated once. For common words that saves merging their long
+        # posting lists, the dearest part of a plain-language query.
+        full_coverage = base.filter(search_vector=every_word).order_by().values("id")
+        weak_gate = ~Q(Exists(full_coverage[size - 1 : size]))
+    tiers += _tiers(base, any_word, size, gate=weak_gate)
     first, *rest = tiers
     return first.union(*rest) if rest else first
+
+
+def _tiers(base: QuerySet[Article], query: Any, size: int, *, gate: Q | None = None) -> list[Any]:
+    """The two tiers of one tsquery: its head-vector matches, then its matches anywhere."""
+    # Visibility and filters apply to the union's consumer; the head tier ignores them so that
+    # it stays one index scan (a filter can only make it return fewer useful ids).
+    head = Article.objects.filter(id__in=_HeadIds(query, Value(size))).order_by()
+    # .order_by(): no sort, so each tier stops reading after `size` rows.
+    anywhere = base.filter(search_vector=query).order_by()
+    if gate is not None:
+        head, anywhere = head.filter(gate), anywhere.filter(gate)
+    return [head.values("id"), anywhere.values("id")[:size]]
 
 
 def pg_ranked(

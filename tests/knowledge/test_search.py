@@ -284,6 +284,37 @@ def test_candidate_tiers_keep_the_best_article_when_matches_are_many(db, respond
     assert page.has_more is True
 
 
+@pytest.mark.postgres
+def test_partial_matches_follow_every_full_match_across_pages(db, responder, monkeypatch):
+    """When full-coverage articles fill the candidate window, the any-word tiers are skipped;
+    a page reaching past them brings the partial matches back, after every full match."""
+    monkeypatch.setattr(search.postgres, "CANDIDATES", 3)
+    full = [
+        ArticleFactory(
+            title=f"Broker failover number {n}",
+            symptoms="Consumers stop after a broker failover.",
+            state=ArticleState.PUBLISHED,
+            revision=False,
+        )
+        for n in range(3)
+    ]
+    partial = ArticleFactory(
+        title="Broker disk alarms",
+        symptoms="The broker refuses publishes.",
+        state=ArticleState.PUBLISHED,
+        revision=False,
+    )
+    index_articles(article_ids=[a.pk for a in [*full, partial]])
+
+    first = article_search(query="broker failover", user=responder, limit=2)
+    second = article_search(query="broker failover", user=responder, limit=2, offset=2)
+
+    assert {hit.article.pk for hit in first.hits} < {a.pk for a in full}
+    assert first.has_more is True
+    assert [hit.article.pk for hit in second.hits][1] == partial.pk
+    assert {hit.article.pk for hit in first.hits + second.hits} == {a.pk for a in [*full, partial]}
+
+
 def test_one_missing_word_does_not_empty_a_long_query(corpus, responder):
     page = article_search(query="checkout returns 503 after deploy zebra", user=responder)
     assert _keys(page, corpus)[0] == "checkout503"
