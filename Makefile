@@ -11,9 +11,12 @@ PYTEST_WORKERS ?= auto
 # are deselected (not skipped). With DATABASE_URL and REDIS_URL set, everything runs.
 ifeq ($(strip $(DATABASE_URL)),)
 PYTEST_SELECTION := -m "not postgres and not worker and not browser"
+else
+# The PostgreSQL pass ends with the contract check: schemathesis against a live server.
+CONTRACT := contract
 endif
 
-.PHONY: help install run dev test lint typecheck pytest lock migrations-check clean
+.PHONY: help install run dev test lint typecheck pytest contract lock migrations-check clean
 
 help:
 	@echo "make run     set up and serve kbsite at http://127.0.0.1:$(PORT) with demo data"
@@ -63,7 +66,11 @@ typecheck: install
 pytest: install
 	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_SELECTION) $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# Its own database beside DATABASE_URL's; bounded cases and time (tests/contract/).
+contract: install
+	$(PY) tests/contract/run_schemathesis.py
+
+test: lint typecheck pytest $(CONTRACT)
 
 migrations-check: install
 	SECRET_KEY=migrations-check $(PY) manage.py makemigrations --check --dry-run

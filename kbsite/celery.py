@@ -41,4 +41,16 @@ app.conf.beat_schedule = {
         "task": "kbsite.webhooks.tasks.prune_webhook_deliveries",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Every hour, forget API answers kept for Idempotency-Key replays once they are older than
+    # IDEMPOTENCY_KEY_TTL_HOURS (expired keys are already ignored; this only frees the rows).
+    "idempotency-prune-records": {
+        "task": "kbsite.tasks.prune_idempotency_records",
+        "schedule": crontab(minute=40),
+    },
+    # Once a day, tell owners (and `action_item.overdue` webhooks) of action items past their due
+    # date; each item is announced once per due date, so a rerun or a missed day repeats nothing.
+    "postmortems-overdue-action-items": {
+        "task": "postmortems.tasks.notify_overdue_action_items",
+        "schedule": crontab(hour=7, minute=10),
+    },
 }

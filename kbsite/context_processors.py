@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from kbsite.roles import Role, user_has_role
 from kbsite.selectors import notifications_unread_count
 
 
@@ -19,4 +20,8 @@ def notifications(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"notifications_unread": SimpleLazyObject(lambda: notifications_unread_count(user=user))}
+    return {
+        "notifications_unread": SimpleLazyObject(lambda: notifications_unread_count(user=user)),
+        # For admin-only links; the roles are read once per request and shared with the views.
+        "user_is_admin": SimpleLazyObject(lambda: user_has_role(user, Role.ADMIN)),
+    }

@@ -229,3 +229,44 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.subscription_id} ({self.status})"
+
+
+# --- idempotent API requests ------------------------------------------------------------------
+
+
+class IdempotencyRecord(models.Model):
+    """A POST made with an `Idempotency-Key`, and the answer it got, kept to replay to retries.
+
+    The row is written before the request runs, with no status yet: the unique (user, key) pair
+    decides which of two concurrent requests runs. Its answer is filled in when it finishes.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of the request's query string and body."
+    )
+    # Which request holds the row: the one that finishes writes its answer only while it does.
+    claim = models.CharField(max_length=32)
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Empty while the first request is still running."
+    )
+    response_body = models.BinaryField(default=b"", blank=True)
+    content_type = models.CharField(max_length=200, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key[:40]})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status_code is None

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kbsite.middleware.IdempotencyKeyMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -226,6 +227,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The enum hook is drf-spectacular's default. The errors hook runs last: it documents the
+    # errors every operation shares (401, 429, 400/413/415 on bodies, 404 on addresses with an
+    # object in them) and gives every error response its example.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kbsite.api.idempotency_schema.document_idempotency_key",
+        "kbsite.api.schema_hooks.document_shared_errors",
+    ],
     # Fields named alike (status, state, kind) carry different choice sets in different apps:
     # name each enum after its model so that the schema stays unambiguous.
     "ENUM_NAME_OVERRIDES": {
@@ -269,3 +278,19 @@ WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", default=5, minimum=1)
 WEBHOOK_RETRY_BACKOFF_SECONDS = env_int("WEBHOOK_RETRY_BACKOFF_SECONDS", default=30, minimum=1)
 WEBHOOK_PAUSE_AFTER_FAILURES = env_int("WEBHOOK_PAUSE_AFTER_FAILURES", default=10, minimum=1)
 WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30, minimum=1)
+# Hours an API answer stays kept for replay to a POST retried with the same Idempotency-Key.
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", default=24, minimum=1)
+# Alert ingestion (/api/v1/ingest/<source>/): deliveries allowed per window from one address,
+# counted before the secret is checked so that guessing secrets is slow.
+INGEST_RATE_LIMIT = env_int("INGEST_RATE_LIMIT", default=300, minimum=1)
+INGEST_RATE_WINDOW_SECONDS = env_int("INGEST_RATE_WINDOW_SECONDS", default=60, minimum=1)
+# A PagerDuty event that occurred longer ago than this is refused as a replay.
+INGEST_REPLAY_TOLERANCE_SECONDS = env_int("INGEST_REPLAY_TOLERANCE_SECONDS", default=300, minimum=1)
+# Received payloads kept in each integration's log (older ones are deleted as new ones arrive).
+INGEST_LOG_KEEP = env_int("INGEST_LOG_KEEP", default=200, minimum=1)
+
+# --- markdown import (postmortems and knowledge articles) -----------------------------------
+# Per file, per upload (zip members counted unpacked), and files per upload or zip.
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", default=5 * 1024 * 1024, minimum=1)
+IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024, minimum=1)
+IMPORT_MAX_FILES = env_int("IMPORT_MAX_FILES", default=50, minimum=1)

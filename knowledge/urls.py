@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from knowledge import views
+from knowledge.views.export import knowledge_export
 
 app_name = "knowledge"
 
@@ -24,6 +25,7 @@ urlpatterns = [
     # "42-certificate-renewal/": no slug can collide with the pages under "42/".
     path("<int:pk>-<str:slug>/", views.article_detail, name="article_detail"),
     path("new/", views.article_create, name="article_create"),
+    path("export/", knowledge_export, name="export"),
     path("preview/", views.markdown_preview, name="markdown_preview"),
     path("review/", views.review_queue, name="review_queue"),
     path("gaps/", views.search_gaps, name="search_gaps"),

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from kbsite.events import emit
 from kbsite.models import Service, Team
 from metrics.bulk import BULK, all_scope_keys, empty_result
 from metrics.kpis import KPIS, KpiResult
@@ -68,12 +69,8 @@ def _computing(bulk: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     yield from bulk.items()
 
 
-def kpi_period_recompute(*, period: Period) -> int:
-    """Recompute every KPI of one period for every scope, in one transaction.
-
-    Uses metrics.bulk (each incident's facts once, then one GROUP BY per kind of scope). Scopes
-    without incidents get a "no data" snapshot, so the dashboard never mistakes them for stale.
-    """
+def _period_store(*, period: Period) -> tuple[int, int]:
+    """Recompute and store every KPI of `period` for every scope: (figures, scopes)."""
     scope_keys = all_scope_keys()
     now = timezone.now()
     rows = []
@@ -106,7 +103,32 @@ def kpi_period_recompute(*, period: Period) -> int:
             ],
             batch_size=500,
         )
-    return len(rows)
+    return len(rows), len(scope_keys)
+
+
+def kpis_recomputed_announce(
+    *, periods: list[Period], scopes_count: int, run_id: int | None = None
+) -> None:
+    """Emit `kpis.recomputed` once for a finished recompute, however many figures it stored:
+    receivers learn which periods to read again, not every snapshot."""
+    emit(
+        "kpis.recomputed",
+        periods=[period.label for period in periods],
+        scopes_count=scopes_count,
+        run_id=run_id,
+        finished_at=timezone.now().isoformat().replace("+00:00", "Z"),
+    )
+
+
+def kpi_period_recompute(*, period: Period) -> int:
+    """Recompute every KPI of one period for every scope, in one transaction, then announce it.
+
+    Uses metrics.bulk (each incident's facts once, then one GROUP BY per kind of scope). Scopes
+    without incidents get a "no data" snapshot, so the dashboard never mistakes them for stale.
+    """
+    count, scopes_count = _period_store(period=period)
+    kpis_recomputed_announce(periods=[period], scopes_count=scopes_count)
+    return count
 
 
 def kpi_recent_recompute(
@@ -114,15 +136,21 @@ def kpi_recent_recompute(
     today: date | None = None,
     months: int = FULL_RECOMPUTE_MONTHS,
     progress: Callable[[int, int], None] | None = None,
+    run_id: int | None = None,
 ) -> int:
     """Recompute the last `months` months (the current one included) for every scope; each
-    month commits on its own, so an interrupted run keeps what it finished."""
+    month commits on its own, so an interrupted run keeps what it finished. A run that
+    finishes is announced once (`kpis.recomputed`, with `run_id` when a manager asked for it)."""
     periods = recent_months(today=today or timezone.now().date(), count=months)
     count = 0
+    scopes_count = 0
     for done, period in enumerate(periods, start=1):
-        count += kpi_period_recompute(period=period)
+        stored, scopes_count = _period_store(period=period)
+        count += stored
         if progress:
             progress(done, len(periods))
+    if periods:
+        kpis_recomputed_announce(periods=periods, scopes_count=scopes_count, run_id=run_id)
     return count
 
 

@@ -80,7 +80,7 @@ def recompute_recent(*, run_id: int | None = None) -> int:
             recompute_run_progress(run=run, done=done, total=total)
 
     try:
-        count = kpi_recent_recompute(progress=progress)
+        count = kpi_recent_recompute(progress=progress, run_id=run_id)
     except TRANSIENT_ERRORS:
         raise
     except Exception as error:

@@ -1,6 +1,8 @@
 """The admin for operators: templates (a template in use is revised into a new version),
 default templates per severity, and the root-cause taxonomy. Incidents and postmortems are
-read-only here: they change through the product's pages and API, which keep the history."""
+read-only here: they change through the product's pages and API, which keep the history. So are
+alert integrations and their payload log: secrets are made and shown once on the product's
+integration pages (/postmortems/integrations/)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from django.urls import reverse
 
 from kbsite.errors import DomainError
 from postmortems.models import (
+    AlertIntegration,
     Incident,
+    IngestedPayload,
     Postmortem,
     PostmortemTemplate,
     RootCauseCategory,
@@ -169,3 +173,27 @@ class IncidentAdmin(ReadOnlyAdmin):
 class PostmortemAdmin(ReadOnlyAdmin):
     list_display = ["id", "incident", "state", "template", "version", "updated_at"]
     list_filter = ["state"]
+
+
+@admin.register(AlertIntegration)
+class AlertIntegrationAdmin(ReadOnlyAdmin):
+    list_display = ["name", "source", "team", "is_enabled", "last_received_at", "created_by"]
+    list_filter = ["source", "is_enabled", "team"]
+    search_fields = ["name"]
+    exclude = ["secret_hash", "signing_secret"]
+
+
+@admin.register(IngestedPayload)
+class IngestedPayloadAdmin(ReadOnlyAdmin):
+    list_display = [
+        "received_at",
+        "source",
+        "integration",
+        "accepted",
+        "status_code",
+        "external_id",
+        "incident",
+    ]
+    list_filter = ["source", "accepted"]
+    list_select_related = ["integration", "incident"]
+    search_fields = ["external_id", "event_id", "reason"]

@@ -46,8 +46,10 @@ class PostmortemsConfig(AppConfig):
         from kbsite.demo import register_seeder
         from postmortems import panels
         from postmortems.demo import seed_postmortems
+        from postmortems.transfer import visibility as transfer_visibility
 
         register_seeder(name="postmortems", order=20, run=seed_postmortems)
         panels.register()
         post_migrate.connect(restore_seeded_rows, sender=self)
         register_webhook_visibility()
+        transfer_visibility.register()

@@ -3,6 +3,8 @@ reviews, and the knowledge used during the response."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -435,6 +437,9 @@ class ActionItem(models.Model):
     status_reason = models.TextField(blank=True, max_length=2000)
     tracker_url = models.URLField(max_length=500, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The due date whose passing was announced (action_item.overdue): set once per due date, so
+    # a new due date is announced again when it passes too.
+    overdue_notified_for = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -477,3 +482,102 @@ class ArticleUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article} during {self.incident}"
+
+
+# --- alert ingestion --------------------------------------------------------------------------
+
+
+class AlertSource(models.TextChoices):
+    ALERTMANAGER = "alertmanager", "Prometheus Alertmanager"
+    GRAFANA = "grafana", "Grafana alerting"
+    PAGERDUTY = "pagerduty", "PagerDuty"
+    OPSGENIE = "opsgenie", "Opsgenie"
+
+
+class AlertIntegration(models.Model):
+    """An alerting tool allowed to open incidents for a team through /api/v1/ingest/<source>/.
+
+    Only a SHA-256 of its secret is stored (the secret is shown once). PagerDuty's signing
+    secret is kept as written, because checking an HMAC needs the key itself.
+    """
+
+    SECRET_PREFIX_LENGTH = 8
+
+    name = models.CharField(max_length=100)
+    source = models.CharField(max_length=20, choices=AlertSource.choices)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="alert_integrations")
+    default_severity = models.CharField(
+        max_length=10, choices=Severity.choices, default=Severity.SEV3
+    )
+    default_services = models.ManyToManyField(Service, related_name="+", blank=True)
+    secret_prefix = models.CharField(max_length=SECRET_PREFIX_LENGTH)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    signing_secret = models.CharField(max_length=200, blank=True)
+    is_enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.source})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("postmortems:integration_detail", kwargs={"pk": self.pk})
+
+    def get_ingest_path(self) -> str:
+        return reverse("alert-ingest", kwargs={"source": self.source})
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class IngestedPayload(models.Model):
+    """One delivery to the ingest endpoint, accepted or not, for the integration's log.
+
+    `integration` is null when no integration owns the secret sent; such rows keep no body, so
+    anonymous callers cannot fill the database. `event_id` is the sender's delivery id (PagerDuty
+    sends one): an accepted event id is unique per integration, so a replay changes nothing.
+    """
+
+    integration = models.ForeignKey(
+        AlertIntegration,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="payloads",
+    )
+    source = models.CharField(max_length=20)
+    received_at = models.DateTimeField(default=timezone.now)
+    accepted = models.BooleanField()
+    status_code = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=1000)
+    external_id = models.CharField(max_length=200, blank=True)
+    event_id = models.CharField(max_length=200, blank=True)
+    incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    body_excerpt = models.TextField(blank=True)
+    remote_addr = models.CharField(max_length=45, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "event_id"],
+                condition=Q(accepted=True) & ~Q(event_id=""),
+                name="ingested_payload_event_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["integration", "-id"], name="ingested_payload_log"),
+        ]
+
+    def __str__(self) -> str:
+        verdict = "accepted" if self.accepted else "rejected"
+        return f"{self.source} {verdict} at {self.received_at:%Y-%m-%d %H:%M:%S}"

@@ -1,6 +1,7 @@
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
 from postmortems import views
+from postmortems.views.importer import postmortem_import
 
 app_name = "postmortems"
 
@@ -22,6 +23,7 @@ register_converter(TransitionConverter, "pm_transition")
 urlpatterns = [
     path("", views.index, name="index"),
     path("incidents/new/", views.incident_create, name="incident_create"),
+    path("import/", postmortem_import, name="import"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident_detail"),
     path("incidents/<int:pk>/edit/", views.incident_edit, name="incident_edit"),
     path("incidents/<int:pk>/status/", views.incident_status, name="incident_status"),
@@ -49,6 +51,7 @@ urlpatterns = [
     path("incidents/<int:pk>/timeline/", views.timeline_add, name="timeline_add"),
     path("incidents/<int:pk>/article-uses/", views.article_use_add, name="article_use_add"),
     path("timeline/<int:pk>/", views.timeline_edit, name="timeline_edit"),
+    path("integrations/", include("postmortems.ingest.urls")),
     path("action-items/", views.action_items, name="action_items"),
     path("action-items/<int:pk>/", views.action_item_edit, name="action_item_edit"),
     path("findings/<int:pk>/", views.finding_edit, name="finding_edit"),

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -51,6 +51,29 @@ class RequestTooLarge(exceptions.APIException):
             detail=f"The request body is larger than the limit of {limit} bytes: send less.",
             code=self.default_code,
         )
+
+
+API_PATH_PREFIX = "/api/"
+
+# What Django's own error handlers answer under /api/, where no DRF view ran (a path that
+# matches no route, such as /api/v1/articles/abc/, or a request refused before routing).
+PLAIN_ERRORS = {
+    400: ("bad_request", "The request could not be understood: check its address and headers."),
+    403: ("permission_denied", "You do not have permission to perform this action."),
+    404: ("not_found", "Not found, or you do not have access to it."),
+}
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PATH_PREFIX)
+
+
+def plain_error_response(status_code: int) -> JsonResponse:
+    """The one error shape for errors raised outside DRF's views, for API clients."""
+    code, message = PLAIN_ERRORS[status_code]
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "fields": {}}}, status=status_code
+    )
 
 
 def _flatten_fields(detail: Any) -> dict[str, list[str]]:

@@ -51,6 +51,8 @@ IF_MATCH = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     required=False,
     type=str,
+    # One version from 1, quoted or bare, weak or strong (kbsite.api.versioning reads these).
+    pattern=r'^(W/)?("[1-9][0-9]{0,8}"|[1-9][0-9]{0,8})$',
     description='The version you edited, as an entity tag: `"3"`, `W/"3"` or `3`. '
     "Required unless the body carries `version`.",
 )

@@ -6,12 +6,13 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kbsite.api.openapi import error_responses
 from kbsite.errors import InvalidInput, StateConflict
 from kbsite.models import ApiToken
 from kbsite.services import CatalogError, api_token_issue, api_token_revoke
@@ -76,6 +77,10 @@ class TokenCreateSerializer(serializers.Serializer):
         return value
 
 
+@extend_schema_view(
+    list=extend_schema(summary="List your API tokens"),
+    retrieve=extend_schema(summary="Read one of your API tokens"),
+)
 class TokenViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -89,7 +94,18 @@ class TokenViewSet(
     def get_queryset(self) -> QuerySet[ApiToken]:
         return ApiToken.objects.filter(user_id=self.request.user.pk)  # type: ignore[misc]
 
-    @extend_schema(request=TokenCreateSerializer, responses={201: IssuedTokenSerializer})
+    @extend_schema(
+        summary="Create an API token (its key is in this answer only)",
+        request=TokenCreateSerializer,
+        examples=[
+            OpenApiExample(
+                "A read-only token for a dashboard",
+                value={"name": "status dashboard", "scope": "read"},
+                request_only=True,
+            )
+        ],
+        responses={201: IssuedTokenSerializer, **error_responses(400)},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incoming = TokenCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -101,7 +117,11 @@ class TokenViewSet(
         body["key"] = issued.key
         return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
 
-    @extend_schema(request=None, responses={200: TokenSerializer})
+    @extend_schema(
+        summary="Revoke one of your API tokens",
+        request=None,
+        responses={200: TokenSerializer, **error_responses(404, 409)},
+    )
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         """Revoke the token at once; revoking a revoked token is a 409 and changes nothing."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kbsite.api.openapi import error_responses
 from kbsite.models import WEBHOOK_EVENTS, WebhookDelivery, WebhookSubscription
 from kbsite.webhooks import selectors, services
 
@@ -73,6 +74,11 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_view(
+    list=extend_schema(summary="List your webhook subscriptions"),
+    retrieve=extend_schema(summary="Read one of your webhook subscriptions"),
+    destroy=extend_schema(summary="Delete a webhook subscription and its delivery log"),
+)
 class WebhookViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -87,7 +93,22 @@ class WebhookViewSet(
     def get_queryset(self) -> QuerySet[WebhookSubscription]:
         return selectors.webhook_subscriptions_for_user(user=self.request.user)
 
-    @extend_schema(request=WebhookCreateSerializer, responses={201: IssuedWebhookSerializer})
+    @extend_schema(
+        summary="Subscribe a URL to events (the signing secret is in this answer only)",
+        request=WebhookCreateSerializer,
+        examples=[
+            OpenApiExample(
+                "Post published postmortems to a chat bridge",
+                value={
+                    "name": "chat",
+                    "target_url": "https://hooks.example.com/kbsite",
+                    "events": ["postmortem.published"],
+                },
+                request_only=True,
+            )
+        ],
+        responses={201: IssuedWebhookSerializer, **error_responses(400)},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incoming = WebhookCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -99,21 +120,32 @@ class WebhookViewSet(
     def perform_destroy(self, instance: WebhookSubscription) -> None:
         services.webhook_subscription_delete(subscription=instance)
 
-    @extend_schema(request=None, responses={200: WebhookSerializer})
+    @extend_schema(
+        summary="Pause a webhook subscription",
+        request=None,
+        responses={200: WebhookSerializer, **error_responses(404, 409)},
+    )
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str | None = None) -> Response:
         """Stop sending events; 409 when already paused."""
         subscription = services.webhook_subscription_pause(subscription=self.get_object())
         return Response(WebhookSerializer(subscription).data)
 
-    @extend_schema(request=None, responses={200: WebhookSerializer})
+    @extend_schema(
+        summary="Resume a paused webhook subscription",
+        request=None,
+        responses={200: WebhookSerializer, **error_responses(400, 404, 409)},
+    )
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str | None = None) -> Response:
         """Send events again, failure count reset; 409 when active, 400 if the target is refused."""
         subscription = services.webhook_subscription_resume(subscription=self.get_object())
         return Response(WebhookSerializer(subscription).data)
 
-    @extend_schema(responses={200: DeliverySerializer(many=True)})
+    @extend_schema(
+        summary="A webhook subscription's delivery log, newest first",
+        responses={200: DeliverySerializer(many=True)},
+    )
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """The delivery log, newest first."""

@@ -168,12 +168,21 @@ def _web_url(event: str, data: dict[str, Any]) -> str | None:
     return None
 
 
+def _is_plain(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None
+
+
 def webhook_payload(*, event: str, data: dict[str, Any], occurred_at: datetime) -> dict[str, Any]:
-    """`{"event", "occurred_at", "data"}`: the ids the event carries, and the page's address."""
+    """`{"event", "occurred_at", "data"}`: the ids the event carries, and the page's address.
+
+    Values are kept when they are plain (strings, numbers, booleans, null) or lists of plain
+    values (the periods a KPI recompute covered); objects are left out.
+    """
     plain = {
-        key: value
+        key: list(value) if isinstance(value, list | tuple) else value
         for key, value in data.items()
-        if isinstance(value, str | int | float | bool) or value is None
+        if _is_plain(value)
+        or (isinstance(value, list | tuple) and all(_is_plain(item) for item in value))
     }
     web_url = _web_url(event, plain)
     if web_url:

@@ -36,6 +36,7 @@ from kbsite.api.pagination import CursorPagination
 from kbsite.api.parsers import JSONParser
 from kbsite.api.versioning import expected_version, is_not_modified, not_modified, with_etag
 from knowledge import selectors, services
+from knowledge.api import examples
 from knowledge.api import serializers as api
 from knowledge.models import CONTENT_FIELDS, Article, ArticleState, KnowledgeType
 from knowledge.permissions import can_review
@@ -165,10 +166,13 @@ SEARCH_PARAMETERS = [
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 413, 415, 428)
 
 
-def _action_schema(summary: str, request: type[serializers.Serializer]) -> Any:
+def _action_schema(
+    summary: str, request: type[serializers.Serializer], *, example: Any = None
+) -> Any:
     return extend_schema(
         summary=summary,
         request=request,
+        examples=[example] if example else None,
         parameters=[IF_MATCH],
         responses={200: api.ArticleSerializer, **WRITE_ERRORS},
     )
@@ -189,6 +193,7 @@ def _action_schema(summary: str, request: type[serializers.Serializer]) -> Any:
     create=extend_schema(
         summary="Create a draft article",
         request=api.ArticleCreateSerializer,
+        examples=[examples.ARTICLE_CREATE],
         responses={201: api.ArticleSerializer, **error_responses(400, 401, 413, 415)},
     ),
     retrieve=extend_schema(
@@ -209,6 +214,7 @@ def _action_schema(summary: str, request: type[serializers.Serializer]) -> Any:
     partial_update=extend_schema(
         summary="Change some of an article's content",
         request=api.ArticleUpdateSerializer,
+        examples=[examples.ARTICLE_CHANGE],
         parameters=[IF_MATCH],
         responses={200: api.ArticleSerializer, **WRITE_ERRORS},
     ),
@@ -352,7 +358,11 @@ class ArticleViewSet(viewsets.GenericViewSet):
     def publish(self, request: Request, pk: str) -> Response:
         return self._transition(api.CommentedActionSerializer, services.article_publish)
 
-    @_action_schema("Send an article in review back to its author", api.RequestChangesSerializer)
+    @_action_schema(
+        "Send an article in review back to its author",
+        api.RequestChangesSerializer,
+        example=examples.REQUEST_CHANGES,
+    )
     @action(detail=True, methods=["post"], url_path="request-changes")
     def request_changes(self, request: Request, pk: str) -> Response:
         return self._transition(api.RequestChangesSerializer, services.article_request_changes)
@@ -401,6 +411,7 @@ class ArticleViewSet(viewsets.GenericViewSet):
         methods=["POST"],
         summary="Mark an article helpful or not, or flag it outdated (with a comment)",
         request=api.FeedbackWriteSerializer,
+        examples=[examples.FEEDBACK],
         responses={
             201: api.FeedbackSerializer,
             **error_responses(400, 401, 404, 409, 413, 415),

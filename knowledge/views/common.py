@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from kbsite.errors import DomainError
 from knowledge.models import Article, ArticleFeedback
 from knowledge.permissions import can_review
+from knowledge.transfer.export import can_export
 
 
 def display_name(user: Any) -> str:
@@ -23,7 +24,10 @@ def display_name(user: Any) -> str:
 def toolbar(request: HttpRequest) -> dict[str, Any]:
     """What the knowledge pages' toolbar shows besides `notifications_unread`, which every page
     gets from `kbsite.context_processors.notifications`."""
-    return {"can_review": can_review(request.user)}
+    return {
+        "can_review": can_review(request.user),
+        "can_export": can_export(request.user),
+    }
 
 
 def page_render(

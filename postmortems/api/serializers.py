@@ -125,6 +125,26 @@ class ServiceSlugsField(serializers.ListField):
         return [found[slug] for slug in wanted]
 
 
+@extend_schema_field(
+    {
+        # URLField alone says `format: uri`, which "" does not satisfy; blank means "none".
+        "anyOf": [
+            {"type": "string", "format": "uri", "maxLength": MAX_URL_LENGTH},
+            {"type": "string", "enum": [""]},
+        ]
+    }
+)
+class OptionalURLField(serializers.URLField):
+    """An http or https address, or "" when there is none."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        if not kwargs.get("read_only"):
+            kwargs.setdefault("required", False)
+            kwargs.setdefault("allow_blank", True)
+            kwargs.setdefault("max_length", MAX_URL_LENGTH)
+        super().__init__(**kwargs)
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class ObjectIdField(serializers.Field):
     """An object named by its integer id, looked up in `queryset_for(user)`; an id that is
@@ -231,6 +251,9 @@ class IncidentSerializer(serializers.ModelSerializer):
     postmortem = serializers.SerializerMethodField(help_text="Its postmortem's id, or null.")
     postmortem_state = serializers.SerializerMethodField(
         help_text="Its postmortem's state, or null when it has none."
+    )
+    external_url = OptionalURLField(
+        read_only=True, help_text="The alert's page in the alerting tool, or empty."
     )
     web_url = serializers.SerializerMethodField(help_text="The incident's page, for people.")
 
@@ -428,6 +451,7 @@ class ActionItemSerializer(serializers.ModelSerializer):
     created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="username", read_only=True, help_text="A username."
     )
+    tracker_url = OptionalURLField(read_only=True, help_text="The tracker's ticket, or empty.")
 
     class Meta:
         model = ActionItem
@@ -663,7 +687,7 @@ class IncidentWriteSerializer(StrictInputSerializer):
     resolved_at = _time("At or after mitigation.")
     external_source = _text(50, help_text="The alerting tool, such as 'pagerduty'.")
     external_id = _text(200, help_text="The alerting tool's id; unique per source.")
-    external_url = serializers.URLField(required=False, allow_blank=True, max_length=MAX_URL_LENGTH)
+    external_url = OptionalURLField(help_text="The alert's page in the alerting tool.")
 
 
 class IncidentCreateSerializer(IncidentWriteSerializer):
@@ -857,7 +881,7 @@ class ActionItemWriteSerializer(StrictInputSerializer):
     priority = LowercaseChoiceField(choices=ActionItem.Priority.choices, required=False)
     status = LowercaseChoiceField(choices=ActionItem.Status.choices, required=False)
     status_reason = _text(MAX_REASON_LENGTH, help_text="Required for wont_do.")
-    tracker_url = serializers.URLField(required=False, allow_blank=True, max_length=MAX_URL_LENGTH)
+    tracker_url = OptionalURLField(help_text="The tracker's ticket: an http or https address.")
 
 
 class ActionItemUpdateSerializer(ActionItemWriteSerializer):
@@ -870,6 +894,14 @@ class ActionItemUpdateSerializer(ActionItemWriteSerializer):
 class SectionCommentWriteSerializer(StrictInputSerializer):
     section_key = serializers.CharField(max_length=50, help_text="A section key of the template.")
     text = serializers.CharField(max_length=MAX_COMMENT_LENGTH)
+
+
+class SimilarArticleSerializer(serializers.Serializer):
+    """A published article behind an earlier incident (schema of `articles` below)."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    web_url = serializers.URLField(help_text="The article's page, for people.")
 
 
 class SimilarIncidentSerializer(serializers.Serializer):
@@ -889,6 +921,7 @@ class SimilarIncidentSerializer(serializers.Serializer):
         help_text="Published articles its postmortem linked or spawned."
     )
 
+    @extend_schema_field(OpenApiTypes.URI)
     def get_web_url(self, suggestion: Any) -> str:
         return settings.SITE_URL + suggestion.incident.get_absolute_url()
 
@@ -896,7 +929,7 @@ class SimilarIncidentSerializer(serializers.Serializer):
         postmortem = getattr(suggestion.incident, "postmortem", None)
         return postmortem.pk if postmortem is not None else None
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(SimilarArticleSerializer(many=True))
     def get_articles(self, suggestion: Any) -> list[dict[str, Any]]:
         return [
             {

@@ -9,7 +9,7 @@ serializer, calls one service, and answers the whole object with its `ETag`. Ord
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import django_filters
@@ -43,6 +43,7 @@ from knowledge.api.views import LowercaseChoiceFilter
 from knowledge.models import Article
 from knowledge.permissions import articles_visible_q
 from postmortems import selectors, services
+from postmortems.api import examples
 from postmortems.api import serializers as api
 from postmortems.models import (
     ActionItem,
@@ -98,6 +99,14 @@ class _MomentFormField(forms.CharField):
                 "Give an ISO 8601 date or date and time, such as 2026-01-31 or "
                 "2026-01-31T09:00:00Z."
             )
+        if isinstance(moment, datetime) and moment.tzinfo is not None:
+            try:
+                # The database compares in UTC: 9999-12-31T23:59-05:00 does not exist there.
+                moment.astimezone(UTC)
+            except OverflowError:
+                raise forms.ValidationError(
+                    "That moment is out of range: give one between the years 1 and 9999 in UTC."
+                ) from None
         return moment
 
 
@@ -339,6 +348,7 @@ def _nested(
     create=extend_schema(
         summary="Open an incident (responders)",
         request=api.IncidentCreateSerializer,
+        examples=[examples.INCIDENT_CREATE],
         responses={201: api.IncidentSerializer, **error_responses(400, 401, 403, 413, 415)},
     ),
     retrieve=extend_schema(
@@ -354,6 +364,7 @@ def _nested(
         summary="Change an incident: fields, status (open → mitigated → resolved → closed), "
         "repeat_of",
         request=api.IncidentUpdateSerializer,
+        examples=[examples.INCIDENT_RESOLVE],
         parameters=[IF_MATCH],
         responses={200: api.IncidentSerializer, **WRITE_ERRORS},
     ),
@@ -482,6 +493,7 @@ class IncidentViewSet(mixins.ListModelMixin, _ApiViewSet):
         "POST",
         "Add a timeline entry",
         request=api.TimelineEntryWriteSerializer,
+        examples=[examples.TIMELINE_ENTRY],
         responses={201: api.TimelineEntrySerializer, **NESTED_WRITE_ERRORS},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
@@ -547,6 +559,7 @@ class IncidentViewSet(mixins.ListModelMixin, _ApiViewSet):
         "Record an article used during the response (one record per article: a second "
         "POST updates it)",
         request=api.ArticleUseWriteSerializer,
+        examples=[examples.ARTICLE_USE],
         responses={
             201: api.ArticleUseSerializer,
             200: OpenApiResponse(api.ArticleUseSerializer, description="Updated."),
@@ -586,10 +599,13 @@ class IncidentViewSet(mixins.ListModelMixin, _ApiViewSet):
 # --- postmortems -------------------------------------------------------------------------------
 
 
-def _postmortem_action(summary: str, request: type[serializers.Serializer]) -> Any:
+def _postmortem_action(
+    summary: str, request: type[serializers.Serializer], *, example: Any = None
+) -> Any:
     return extend_schema(
         summary=summary,
         request=request,
+        examples=[example] if example else None,
         parameters=[IF_MATCH],
         responses={200: api.PostmortemDetailSerializer, **WRITE_ERRORS},
     )
@@ -605,6 +621,7 @@ def _postmortem_action(summary: str, request: type[serializers.Serializer]) -> A
         description="One per incident: 409 if it already has one. `template` defaults to the "
         "severity's template.",
         request=api.PostmortemCreateSerializer,
+        examples=[examples.POSTMORTEM_CREATE],
         responses={
             201: api.PostmortemDetailSerializer,
             **error_responses(400, 401, 403, 409, 413, 415),
@@ -622,6 +639,7 @@ def _postmortem_action(summary: str, request: type[serializers.Serializer]) -> A
     partial_update=extend_schema(
         summary="Save sections (only those sent change; concurrent saves of other sections merge)",
         request=api.PostmortemUpdateSerializer,
+        examples=[examples.POSTMORTEM_SECTIONS],
         parameters=[IF_MATCH],
         responses={200: api.PostmortemDetailSerializer, **WRITE_ERRORS},
     ),
@@ -733,6 +751,7 @@ class PostmortemViewSet(mixins.ListModelMixin, _ApiViewSet):
         "Publish an approved postmortem, and the articles its findings spawned (409 lists "
         "every reason it cannot be published yet)",
         api.PostmortemPublishSerializer,
+        example=examples.PUBLISH,
     )
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str) -> Response:
@@ -752,6 +771,7 @@ class PostmortemViewSet(mixins.ListModelMixin, _ApiViewSet):
         "Record a finding, with at most one outcome: `article`, `spawn_article` or "
         "`no_article_reason`",
         request=api.FindingWriteSerializer,
+        examples=[examples.FINDING_SPAWN],
         responses={201: api.FindingSerializer, **NESTED_WRITE_ERRORS},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
@@ -822,6 +842,7 @@ class PostmortemViewSet(mixins.ListModelMixin, _ApiViewSet):
         "POST",
         "Add an action item",
         request=api.ActionItemWriteSerializer,
+        examples=[examples.ACTION_ITEM],
         responses={201: api.ActionItemSerializer, **NESTED_WRITE_ERRORS},
     )
     @action(

@@ -9,14 +9,15 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from kbsite.errors import InvalidInput, NotAllowed
 from kbsite.events import emit
 from kbsite.models import Team
+from kbsite.services import notification_send
 from postmortems.models import ActionItem, Postmortem
-from postmortems.permissions import can_edit_postmortem
+from postmortems.permissions import can_edit_postmortem, can_view_incident
 from postmortems.services.common import (
     MAX_ACTION_TITLE_LENGTH,
     MAX_REASON_LENGTH,
@@ -191,3 +192,74 @@ def action_item_update(
         ActionItem.objects.filter(pk=current.pk).update(**values, version=F("version") + 1)
         emit("action_item.updated", action_item_id=current.pk, postmortem_id=postmortem.pk)
     return ActionItem.objects.select_related("owner", "team").get(pk=item.pk)
+
+
+# --- overdue sweep ----------------------------------------------------------------------------
+
+OVERDUE_BATCH_SIZE = 200
+
+
+def _overdue_unannounced(today: date) -> Q:
+    # The mark holds the due date it announced: an item whose due date moved since is due an
+    # announcement of the new date once that one passes, with no service having to clear it.
+    return (
+        Q(due_date__lt=today)
+        & ~Q(status__in=CLOSED_STATUSES)
+        & (Q(overdue_notified_for__isnull=True) | ~Q(overdue_notified_for=F("due_date")))
+    )
+
+
+def _announce_overdue(item: ActionItem) -> None:
+    incident = item.postmortem.incident
+    recipient = item.owner if item.owner is not None and item.owner.is_active else None
+    # The owner hears of it only while they may see the incident: a restricted one does not
+    # exist for anyone else, not even through its action items.
+    if recipient is not None and can_view_incident(recipient, incident):
+        notification_send(
+            user=recipient,
+            text=f"The action item “{item.title}” of “{incident.title}” was due on "
+            f"{item.due_date:%d %B %Y} and is not done. Finish it, give it a new due date, or "
+            "mark it won't do with the reason.",
+            url=f"{item.postmortem.get_absolute_url()}#action-items",
+            email_subject=f"Action item overdue: {item.title}",
+        )
+    emit(
+        "action_item.overdue",
+        action_item_id=item.pk,
+        postmortem_id=item.postmortem_id,
+        incident_id=incident.pk,
+        due_date=item.due_date.isoformat(),
+    )
+
+
+def action_items_notify_overdue(*, today: date | None = None) -> int:
+    """Announce each open action item past its due date, once per due date: an in-app notice
+    (and email) to its owner and the `action_item.overdue` event. Returns how many were
+    announced.
+
+    Safe to run twice, even at once: each item is claimed with a conditional UPDATE (its mark set
+    to its due date) before anyone is told, so only one run announces it. Items are read in
+    batches of OVERDUE_BATCH_SIZE ids.
+    """
+    day = today or timezone.localdate()
+    announced = 0
+    last_id = 0
+    while True:
+        batch = list(
+            ActionItem.objects.filter(_overdue_unannounced(day), pk__gt=last_id)
+            .select_related("owner", "postmortem__incident")
+            .order_by("pk")[:OVERDUE_BATCH_SIZE]
+        )
+        if not batch:
+            return announced
+        for item in batch:
+            with transaction.atomic():
+                claimed = ActionItem.objects.filter(_overdue_unannounced(day), pk=item.pk).update(
+                    overdue_notified_for=F("due_date")
+                )
+                if not claimed:
+                    continue
+                item.refresh_from_db(fields=["due_date", "title", "status"])
+                _announce_overdue(item)
+                announced += 1
+        last_id = batch[-1].pk

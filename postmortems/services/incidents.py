@@ -56,6 +56,9 @@ STATUS_TIMESTAMP = {
 }
 # Timestamps in the order they must happen.
 TIMESTAMP_ORDER = ("started_at", "detected_at", "mitigated_at", "resolved_at", "closed_at")
+# No real incident started earlier, and the 180-day windows of similar incidents and of the
+# KPIs would run off the calendar from a start in year 1.
+EARLIEST_START = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_TAGS = 20
 MAX_RESPONDERS = 50
 
@@ -98,6 +101,11 @@ def _check_timestamps(times: dict[str, datetime | None], *, now: datetime) -> No
             continue
         aware(value, field=field)
         not_in_future(value, field=field, now=now)
+        if value < EARLIEST_START:
+            raise InvalidInput(
+                f"The {_label(field)} time is before {EARLIEST_START:%Y}: give when it happened.",
+                field=field,
+            )
         if previous_field is not None:
             previous = times[previous_field]
             assert previous is not None
