@@ -6,6 +6,7 @@ objects are named by slug, tags by name, people by username, enums case-insensit
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -126,6 +127,56 @@ class ArticleSerializer(serializers.ModelSerializer):
     def get_web_url(self, article: Article) -> str:
         return f"{settings.SITE_URL}{article.get_absolute_url()}"
 
+    def to_representation(self, instance: Article) -> dict[str, Any]:
+        """The fields above, built directly: a page of search results is twenty articles of
+        thirty fields, and DRF's field-by-field walk cost more than the search behind it. The
+        declared fields still describe the schema, and a test holds this output equal to the
+        walk's (`declared_representation`)."""
+        article = instance
+        return {
+            "id": article.pk,
+            "title": article.title,
+            "slug": article.slug,
+            "knowledge_type": article.knowledge_type,
+            "state": article.state,
+            **{name: getattr(article, name) for name in CONTENT_FIELDS},
+            "rendered": {str(key): _text(value) for key, value in article.rendered.items()},
+            "team": article.team.slug if article.team is not None else None,
+            "services": [service.slug for service in article.services.all()],
+            "tags": [tag.name for tag in article.tags.all()],
+            "author": article.author.username if article.author is not None else None,
+            "owner": article.owner.username if article.owner is not None else None,
+            "review_due": _date(article.review_due),
+            "last_reviewed_at": _datetime(article.last_reviewed_at),
+            "open_flags": article.open_flags,
+            "helpful_count": article.helpful_count,
+            "not_helpful_count": article.not_helpful_count,
+            "version": article.version,
+            "created_at": _datetime(article.created_at),
+            "updated_at": _datetime(article.updated_at),
+            "web_url": self.get_web_url(article),
+        }
+
+    def declared_representation(self, instance: Article) -> dict[str, Any]:
+        """DRF's own walk over the declared fields: what `to_representation` must equal."""
+        return dict(super().to_representation(instance))
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+def _datetime(value: datetime | None) -> str | None:
+    # DRF's formatting (the current time zone, ISO 8601, "Z" for UTC), without a field per call.
+    return None if value is None else _DATETIME.to_representation(value)
+
 
 class ArticleListItemSerializer(ArticleSerializer):
     """An article in a list; with `?q=` it also carries its rank and a highlighted snippet."""
@@ -138,6 +189,16 @@ class ArticleListItemSerializer(ArticleSerializer):
     class Meta(ArticleSerializer.Meta):
         fields = [*ArticleSerializer.Meta.fields, "rank", "snippet"]
         read_only_fields = fields
+
+    def to_representation(self, instance: Article) -> dict[str, Any]:
+        return {
+            **super().to_representation(instance),
+            "rank": self.get_rank(instance),
+            "snippet": self.get_snippet(instance),
+        }
+
+    def declared_representation(self, instance: Article) -> dict[str, Any]:
+        return dict(serializers.ModelSerializer.to_representation(self, instance))
 
     def _hit(self, article: Article) -> Any:
         return self.context.get("hits", {}).get(article.pk)
