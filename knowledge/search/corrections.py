@@ -5,22 +5,62 @@ word. PostgreSQL finds close words with a trigram index on the vocabulary table 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.db import connections
 
 from knowledge.search.query import ParsedQuery, prefix_stem
 
-PG_CORRECTION_SQL = """
-    SELECT w.word,
-        CASE WHEN NOT EXISTS (SELECT 1 FROM knowledge_search_term t WHERE t.word = w.word) THEN
+# Every word's and phrase's tsquery text, and for each correctable word that no article holds
+# the close known words (with theirs), in one round trip: the ranking then passes finished
+# tsqueries to PostgreSQL instead of asking it to parse each word again in several places.
+PG_TERMS_SQL = """
+    SELECT 'word', w.word, plainto_tsquery('english', w.word)::text,
+        CASE WHEN w.correctable
+            AND NOT EXISTS (SELECT 1 FROM knowledge_search_term t WHERE t.word = w.word) THEN
             ARRAY(
-                SELECT t.word FROM knowledge_search_term t
+                SELECT ARRAY[t.word, plainto_tsquery('english', t.word)::text]
+                FROM knowledge_search_term t
                 WHERE t.word %% w.word AND left(t.word, 1) = left(w.word, 1)
                 ORDER BY similarity(t.word, w.word) DESC, t.word LIMIT 8
             )
         END
-    FROM unnest(%s::text[]) AS w(word)
+    FROM unnest(%s::text[], %s::boolean[]) AS w(word, correctable)
+    UNION ALL
+    SELECT 'phrase', p.phrase, phraseto_tsquery('english', p.phrase)::text, NULL
+    FROM unnest(%s::text[]) AS p(phrase)
 """
+
+
+@dataclass(frozen=True)
+class PgTerms:
+    corrections: dict[str, str]  # word -> the known word it was probably meant to be
+    queries: dict[str, str]  # word, correction or phrase -> its tsquery text ('' if none)
+
+
+def pg_terms(parsed: ParsedQuery, using: str) -> PgTerms:
+    """The tsquery text of every word, correction and phrase (excluded ones too) of `parsed`,
+    and the corrections of its words, from one query."""
+    correctable = set(_correctable(parsed.words))
+    phrases = list(dict.fromkeys([*parsed.phrases, *parsed.excluded]))
+    if not parsed.words and not phrases:
+        return PgTerms(corrections={}, queries={})
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            PG_TERMS_SQL,
+            [list(parsed.words), [w in correctable for w in parsed.words], phrases],
+        )
+        rows = cursor.fetchall()
+    corrections: dict[str, str] = {}
+    queries: dict[str, str] = {}
+    for _kind, item, query_text, candidates in rows:
+        queries[item] = query_text
+        known = {word: text for word, text in candidates or []}
+        best = closest(item, known)
+        if best and best != item:
+            corrections[item] = best
+            queries[best] = known[best]
+    return PgTerms(corrections=corrections, queries=queries)
 
 
 def with_corrections(parsed: ParsedQuery, corrections: dict[str, str]) -> ParsedQuery:
@@ -38,21 +78,6 @@ def with_corrections(parsed: ParsedQuery, corrections: dict[str, str]) -> Parsed
 
 def _correctable(words: Sequence[str]) -> list[str]:
     return [w for w in words if not w.isdigit() and len(w) >= 4]
-
-
-def pg_corrections(words: Sequence[str], using: str) -> dict[str, str]:
-    candidates = _correctable(words)
-    if not candidates:
-        return {}
-    with connections[using].cursor() as cursor:
-        cursor.execute(PG_CORRECTION_SQL, [candidates])
-        rows = cursor.fetchall()
-    corrections = {}
-    for word, known_words in rows:
-        best = closest(word, known_words or [])
-        if best:
-            corrections[word] = best
-    return corrections
 
 
 def sqlite_corrections(words: Sequence[str], using: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from knowledge.models import Article
 from knowledge.permissions import articles_visible_q
 from knowledge.search import postgres, sqlite
-from knowledge.search.corrections import pg_corrections, sqlite_corrections, with_corrections
+from knowledge.search.corrections import pg_terms, sqlite_corrections, with_corrections
 from knowledge.search.gaps import record_search_gap
 from knowledge.search.query import (
     MAX_LIMIT,
@@ -91,9 +91,12 @@ def article_search(
         return SearchPage(query=parsed.text, hits=[], has_more=False, message=" ".join(notes))
 
     vendor = connections[base.db].vendor
+    texts: postgres.QueryTexts | None = None
     if vendor == "postgresql":
-        parsed = with_corrections(parsed, pg_corrections(parsed.words, base.db))
-        ranked = postgres.pg_ranked(base, parsed, sort, limit, offset)
+        terms = pg_terms(parsed, base.db)
+        parsed = with_corrections(parsed, terms.corrections)
+        texts = postgres.QueryTexts.of(parsed, terms.queries)
+        ranked = postgres.pg_ranked(base, texts, sort, limit, offset)
     else:
         parsed = with_corrections(parsed, sqlite_corrections(parsed.words, base.db))
         ranked = sqlite.sqlite_ranked(base, parsed, sort, limit, offset)
@@ -102,7 +105,7 @@ def article_search(
         notes.append(also)
     has_more = len(ranked) > limit
     ranked = ranked[:limit]
-    hits = _hits(ranked, parsed, vendor, base.db)
+    hits = _hits(ranked, texts, base.db)
     if not hits and offset == 0:
         notes.append(no_results_message(parsed))
         if record_gap and filters.is_empty():
@@ -135,21 +138,23 @@ def _listing(
 
 
 def _hits(
-    ranked: Sequence[Ranked], parsed: ParsedQuery, vendor: str, using: str
+    ranked: Sequence[Ranked], texts: postgres.QueryTexts | None, using: str
 ) -> list[SearchHit]:
+    """The ranked articles with their snippets: ts_headline on PostgreSQL (`texts` given),
+    the highlighted text the ranking already chose on SQLite."""
     if not ranked:
         return []
     ids = [row[0] for row in ranked]
     qs = _page_queryset(Article.objects.using(using).filter(id__in=ids))
-    if vendor == "postgresql":
-        qs = postgres.with_headline(qs, parsed)
+    if texts is not None:
+        qs = postgres.with_headline(qs, texts)
     articles = {a.pk: a for a in qs}
     hits = []
     for row in ranked:
         article = articles.get(row[0])
         if article is None:  # deleted between the two queries
             continue
-        raw = getattr(article, "headline", None) if vendor == "postgresql" else row[2]
+        raw = getattr(article, "headline", None) if texts is not None else row[2]
         text = snippet(raw, fallback=article.symptoms or article.body)
         hits.append(SearchHit(article=article, rank=float(row[1]), snippet=text))
     return hits

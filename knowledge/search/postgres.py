@@ -7,10 +7,21 @@ prevention (C), body and environment (D); `knowledge.search.indexing` keeps it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import Exists, F, Func, IntegerField, Q, QuerySet, TextField, Value
+from django.contrib.postgres.search import SearchHeadline, SearchQueryField, SearchRank
+from django.db.models import (
+    BooleanField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+)
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Concat, Substr
 
@@ -40,53 +51,71 @@ class _HeadIds(Func):
     output_field = IntegerField()
 
 
-def _word_queries(parsed: ParsedQuery) -> list[SearchQuery]:
-    """One query per plain word: the word, or it and its correction."""
-    queries = []
-    for word in parsed.words:
-        query = SearchQuery(word, config=CONFIG, search_type="plain")
-        correction = parsed.corrections.get(word)
-        if correction:
-            query = query | SearchQuery(correction, config=CONFIG, search_type="plain")
-        queries.append(query)
-    return queries
+class _TsQuery(Func):
+    """A tsquery given as its finished text (from `corrections.pg_terms`): a parameter cast,
+    so PostgreSQL parses nothing again and Django builds no expression per word."""
+
+    template = "%(expressions)s::tsquery"
+    output_field = SearchQueryField()
+
+    def __init__(self, text: str) -> None:
+        super().__init__(Value(text))
 
 
-def _any_word_query(parsed: ParsedQuery) -> Any:
-    """(word1 | word2 | …) & "phrase" & !excluded."""
-    query: Any = None
-    for word_query in _word_queries(parsed):
-        query = word_query if query is None else query | word_query
-    for phrase in parsed.phrases:
-        phrase_query = SearchQuery(phrase, config=CONFIG, search_type="phrase")
-        query = phrase_query if query is None else query & phrase_query
-    for excluded in parsed.excluded:
-        query = query & ~SearchQuery(excluded, config=CONFIG, search_type="phrase")
-    return query
+class _Matching(Func):
+    """`search_vector @@ query`, a condition that the GIN index serves."""
+
+    arg_joiner = " @@ "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+    def __init__(self, query: _TsQuery) -> None:
+        super().__init__(F("search_vector"), query)
 
 
-def _every_word_query(parsed: ParsedQuery) -> Any:
-    query: Any = None
-    for part in _word_queries(parsed) + [
-        SearchQuery(p, config=CONFIG, search_type="phrase") for p in parsed.phrases
-    ]:
-        query = part if query is None else query & part
-    for excluded in parsed.excluded:
-        query = query & ~SearchQuery(excluded, config=CONFIG, search_type="phrase")
-    return query
+@dataclass(frozen=True)
+class QueryTexts:
+    """The parts of a parsed query as tsquery texts, each in parentheses: one per word (the
+    word, or it or its correction), one per phrase, one per excluded word or phrase."""
+
+    words: tuple[str, ...]
+    phrases: tuple[str, ...]
+    excluded: tuple[str, ...]
+
+    @classmethod
+    def of(cls, parsed: ParsedQuery, texts: dict[str, str]) -> QueryTexts:
+        def part(*items: str) -> str:
+            found = [texts.get(item, "") for item in items]
+            alternatives = " | ".join(f"({text})" for text in found if text)
+            return f"({alternatives})" if alternatives else ""
+
+        words = [part(w, *filter(None, [parsed.corrections.get(w)])) for w in parsed.words]
+        return cls(
+            words=tuple(filter(None, words)),
+            phrases=tuple(filter(None, (part(p) for p in parsed.phrases))),
+            excluded=tuple(filter(None, (part(e) for e in parsed.excluded))),
+        )
+
+    def _with_exclusions(self, text: str) -> str:
+        return " & ".join([text, *(f"!{excluded}" for excluded in self.excluded)])
+
+    def any_word(self) -> str:
+        """(word1 | word2 | …) & "phrase" & !excluded; '' when nothing is searchable."""
+        required = [" | ".join(self.words)] if self.words else []
+        required += self.phrases
+        if not required:
+            return ""
+        return self._with_exclusions(" & ".join(f"({part})" for part in required))
+
+    def every_word(self) -> str:
+        return self._with_exclusions(" & ".join([*self.words, *self.phrases]))
+
+    def highlighted(self) -> str:
+        """What snippets mark: any word or phrase."""
+        return " | ".join([*self.words, *self.phrases])
 
 
-def _headline_query(parsed: ParsedQuery) -> Any:
-    query: Any = None
-    for word_query in _word_queries(parsed):
-        query = word_query if query is None else query | word_query
-    for phrase in parsed.phrases:
-        phrase_query = SearchQuery(phrase, config=CONFIG, search_type="phrase")
-        query = phrase_query if query is None else query | phrase_query
-    return query
-
-
-def _candidate_ids(base: QuerySet[Article], parsed: ParsedQuery, size: int) -> Any:
+def _candidate_ids(base: QuerySet[Article], texts: QueryTexts, size: int) -> Any:
     """A bounded set of candidate ids (a subquery) that the exact ranking then orders.
 
     GIN cannot order by relevance, and ranking every match costs 100-220 ms for a word in most
@@ -97,51 +126,55 @@ def _candidate_ids(base: QuerySet[Article], parsed: ParsedQuery, size: int) -> A
     the stronger tiers did not fill up.
     """
     tiers = []
-    any_word = _any_word_query(parsed)
     weak_gate: Q | None = None
-    if len(parsed.words) > 1:
-        every_word = _every_word_query(parsed)
+    if len(texts.words) > 1:
+        every_word = _TsQuery(texts.every_word())
         tiers += _tiers(base, every_word, size)
         # When `size` visible articles hold every word, the any-word tiers cannot reach the
         # page (coverage ranks first), so PostgreSQL skips them: the condition does not depend
         # on the row and is evaluated once. For common words that saves merging their long
         # posting lists, the dearest part of a plain-language query.
-        full_coverage = base.filter(search_vector=every_word).order_by().values("id")
+        full_coverage = base.filter(_Matching(every_word)).order_by().values("id")
         weak_gate = ~Q(Exists(full_coverage[size - 1 : size]))
-    tiers += _tiers(base, any_word, size, gate=weak_gate)
+    tiers += _tiers(base, _TsQuery(texts.any_word()), size, gate=weak_gate)
     first, *rest = tiers
     return first.union(*rest) if rest else first
 
 
-def _tiers(base: QuerySet[Article], query: Any, size: int, *, gate: Q | None = None) -> list[Any]:
+def _tiers(
+    base: QuerySet[Article], query: _TsQuery, size: int, *, gate: Q | None = None
+) -> list[Any]:
     """The two tiers of one tsquery: its head-vector matches, then its matches anywhere."""
     # Visibility and filters apply to the union's consumer; the head tier ignores them so that
     # it stays one index scan (a filter can only make it return fewer useful ids).
     head = Article.objects.filter(id__in=_HeadIds(query, Value(size))).order_by()
     # .order_by(): no sort, so each tier stops reading after `size` rows.
-    anywhere = base.filter(search_vector=query).order_by()
+    anywhere = base.filter(_Matching(query)).order_by()
     if gate is not None:
         head, anywhere = head.filter(gate), anywhere.filter(gate)
     return [head.values("id"), anywhere.values("id")[:size]]
 
 
 def pg_ranked(
-    base: QuerySet[Article], parsed: ParsedQuery, sort: str, limit: int, offset: int
+    base: QuerySet[Article], texts: QueryTexts, sort: str, limit: int, offset: int
 ) -> list[Ranked]:
     """Up to `limit + 1` matching ids from `offset`, best first (or by `sort`)."""
-    query = _any_word_query(parsed)
-    rank: Combinable = SearchRank(F("search_vector"), query, weights=WEIGHTS, normalization=32)
+    any_word = texts.any_word()
+    if not any_word:  # every word is one PostgreSQL's dictionary ignores
+        return []
+    query = _TsQuery(any_word)
     if sort != "relevance":
         order = SORT_ORDER[sort]
-        matching = base.filter(search_vector=query).order_by(*order)
+        matching = base.filter(_Matching(query)).order_by(*order)
         ids = matching.values_list("id", flat=True)[offset : offset + limit + 1]
         return [(pk, 0.0, "") for pk in ids]
     size = max(CANDIDATES, offset + limit + 1)
-    candidates = base.filter(id__in=_candidate_ids(base, parsed, size))
+    candidates = base.filter(id__in=_candidate_ids(base, texts, size))
     # Coverage first: an article with more of the words beats one with fewer, whatever the
     # weights; rank (0..1 with normalization 32) orders articles of equal coverage.
-    for word_query in _word_queries(parsed):
-        rank = rank + _Matches(F("search_vector"), word_query)
+    rank: Combinable = SearchRank(F("search_vector"), query, weights=WEIGHTS, normalization=32)
+    for word in texts.words:
+        rank = rank + _Matches(F("search_vector"), _TsQuery(word))
     rows = (
         candidates.annotate(score=rank)
         .order_by("-score", "-updated_at", "-id")
@@ -151,7 +184,7 @@ def pg_ranked(
     return [(pk, float(score or 0.0), "") for pk, score in rows]
 
 
-def with_headline(qs: QuerySet[Article], parsed: ParsedQuery) -> QuerySet[Article]:
+def with_headline(qs: QuerySet[Article], texts: QueryTexts) -> QuerySet[Article]:
     """`qs` with `headline`: matches in symptoms, cause, resolution and body between the
     START and STOP markers, for `snippets.highlight`."""
     source = Substr(
@@ -171,7 +204,7 @@ def with_headline(qs: QuerySet[Article], parsed: ParsedQuery) -> QuerySet[Articl
     return qs.annotate(
         headline=SearchHeadline(
             source,
-            _headline_query(parsed),
+            _TsQuery(texts.highlighted()),
             config=CONFIG,
             start_sel=START,
             stop_sel=STOP,
