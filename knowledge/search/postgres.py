@@ -11,18 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQueryField, SearchRank
-from django.db.models import (
-    BooleanField,
-    Exists,
-    F,
-    Func,
-    IntegerField,
-    Q,
-    QuerySet,
-    TextField,
-    Value,
-)
-from django.db.models.expressions import Combinable
+from django.db.models import BooleanField, F, Func, IntegerField, QuerySet, TextField, Value
+from django.db.models.expressions import Combinable, RawSQL
 from django.db.models.functions import Concat, Substr
 
 from knowledge.models import Article
@@ -125,33 +115,54 @@ def _candidate_ids(base: QuerySet[Article], texts: QueryTexts, size: int) -> Any
     ts_rank) orders their union; an article found only by the last tier competes only when
     the stronger tiers did not fill up.
     """
-    tiers = []
-    weak_gate: Q | None = None
-    if len(texts.words) > 1:
-        every_word = _TsQuery(texts.every_word())
-        tiers += _tiers(base, every_word, size)
-        # When `size` visible articles hold every word, the any-word tiers cannot reach the
-        # page (coverage ranks first), so PostgreSQL skips them: the condition does not depend
-        # on the row and is evaluated once. For common words that saves merging their long
-        # posting lists, the dearest part of a plain-language query.
-        full_coverage = base.filter(_Matching(every_word)).order_by().values("id")
-        weak_gate = ~Q(Exists(full_coverage[size - 1 : size]))
-    tiers += _tiers(base, _TsQuery(texts.any_word()), size, gate=weak_gate)
+    any_head, any_anywhere = _tiers(base, _TsQuery(texts.any_word()), size)
+    if len(texts.words) < 2:
+        return _union([any_head, any_anywhere])
+    every_head, every_anywhere = _tiers(base, _TsQuery(texts.every_word()), size)
+    # When `size` visible articles hold every word, the any-word tiers cannot reach the page
+    # (coverage ranks first), so they are skipped: the condition does not depend on the row,
+    # PostgreSQL evaluates it once and runs neither tier. For common words that saves merging
+    # their long posting lists, the dearest part of a plain-language query.
+    full_sql, full_params = _sql(every_anywhere)
+    every_head_sql, every_head_params = _sql(every_head)
+    any_head_sql, any_head_params = _sql(any_head)
+    any_anywhere_sql, any_anywhere_params = _sql(any_anywhere)
+    too_few = "(SELECT count(*) FROM full_coverage) < %s"
+    # Every piece is SQL that Django compiled from the querysets above, values kept apart as
+    # parameters; only the statement around them is written here.
+    return RawSQL(  # noqa: S611
+        f"WITH full_coverage AS MATERIALIZED ({full_sql}) "  # noqa: S608
+        f"SELECT id FROM full_coverage UNION ({every_head_sql}) "
+        f"UNION SELECT id FROM ({any_head_sql}) AS any_head WHERE {too_few} "
+        f"UNION SELECT id FROM ({any_anywhere_sql}) AS any_anywhere WHERE {too_few}",
+        (
+            *full_params,
+            *every_head_params,
+            *any_head_params,
+            size,
+            *any_anywhere_params,
+            size,
+        ),
+    )
+
+
+def _sql(qs: QuerySet[Any, Any]) -> tuple[str, tuple[Any, ...]]:
+    sql, params = qs.query.get_compiler(using=qs.db).as_sql()
+    return sql, tuple(params)
+
+
+def _union(tiers: list[QuerySet[Any, Any]]) -> Any:
     first, *rest = tiers
-    return first.union(*rest) if rest else first
+    return first.union(*rest)
 
 
-def _tiers(
-    base: QuerySet[Article], query: _TsQuery, size: int, *, gate: Q | None = None
-) -> list[Any]:
+def _tiers(base: QuerySet[Article], query: _TsQuery, size: int) -> list[Any]:
     """The two tiers of one tsquery: its head-vector matches, then its matches anywhere."""
     # Visibility and filters apply to the union's consumer; the head tier ignores them so that
     # it stays one index scan (a filter can only make it return fewer useful ids).
     head = Article.objects.filter(id__in=_HeadIds(query, Value(size))).order_by()
     # .order_by(): no sort, so each tier stops reading after `size` rows.
     anywhere = base.filter(_Matching(query)).order_by()
-    if gate is not None:
-        head, anywhere = head.filter(gate), anywhere.filter(gate)
     return [head.values("id"), anywhere.values("id")[:size]]
 
 
