@@ -35,7 +35,7 @@ class _Matches(Func):
 
 class _HeadIds(Func):
     """Ids of up to `size` articles whose title, symptoms or tags match (migration 0002's
-    `knowledge_search_head`, served by the expression index on those fields)."""
+    `knowledge_search_head`, served by the GIN index on the stored head vector of 0003)."""
 
     template = "(SELECT knowledge_search_head(%(expressions)s))"
     output_field = IntegerField()
