@@ -234,6 +234,27 @@ def _epoch(column: str) -> str:
     return f"((julianday({column}) - 2440587.5) * 86400.0)"
 
 
+def _resolved_since(column: str, seconds: str) -> str:
+    """`column` at or after an epoch-seconds SQL expression; on PostgreSQL in a form the
+    column's index serves."""
+    if connection.vendor == "postgresql":
+        return f"{column} >= to_timestamp({seconds})"
+    return f"{_epoch(column)} >= {seconds}"
+
+
+def _resolved_before(column: str, seconds: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"{column} < to_timestamp({seconds})"
+    return f"{_epoch(column)} < {seconds}"
+
+
+def _helped(incident_column: str) -> str:
+    return (
+        "EXISTS (SELECT 1 FROM postmortems_articleuse u "
+        f"WHERE u.incident_id = {incident_column} AND u.helped = %(true)s)"
+    )
+
+
 def _time_saved_sql(scope_sql: str) -> str:
     """Per incident resolved in the period with a helpful article use: its time to resolve and
     the median time to resolve of its comparable incidents, in one statement.
@@ -242,62 +263,101 @@ def _time_saved_sql(scope_sql: str) -> str:
     use, same severity and a shared service; fewer than 3 → same severity and category; fewer
     than 3 → same severity; fewer than 3 → no baseline. The median of an even count is the mean
     of the middle two.
+
+    Each tier is joined only for the incidents the tier before left without a baseline: most
+    incidents find theirs among incidents of a shared service, so the wide same-severity join
+    is rarely made. Comparable incidents are read once, from the window the targets span.
     """
     # Only fixed fragments are interpolated (the dialect's epoch and the scope's clause); every
     # value travels as a parameter.
+    window = "c.resolved >= t.started - %(window)s AND c.resolved < t.started"
+    # PostgreSQL would fold the two service lists back into the pairing and plan it from row
+    # estimates it cannot make for CTEs; kept apart, they meet in one hash join on the service.
+    materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
     return f"""
-    WITH inc AS (
-        SELECT i.id, i.severity, i.root_cause_category_id AS category_id, i.team_id,
-               {_epoch("i.started_at")} AS started, {_epoch("i.resolved_at")} AS resolved,
-               EXISTS (SELECT 1 FROM postmortems_articleuse u
-                       WHERE u.incident_id = i.id AND u.helped = %(true)s) AS helped
-        FROM postmortems_incident i
-        WHERE i.resolved_at IS NOT NULL
+    WITH target AS (
+        SELECT t.id, t.severity, t.root_cause_category_id AS category_id, t.team_id,
+               {_epoch("t.started_at")} AS started, {_epoch("t.resolved_at")} AS resolved
+        FROM postmortems_incident t
+        WHERE t.resolved_at IS NOT NULL
+          AND {_resolved_since("t.resolved_at", "%(start)s")}
+          AND {_resolved_before("t.resolved_at", "%(end)s")}
+          AND {_helped("t.id")} {scope_sql}
     ),
-    target AS (
-        SELECT t.* FROM inc t
-        WHERE t.helped AND t.resolved >= %(start)s AND t.resolved < %(end)s {scope_sql}
+    pool AS (
+        SELECT c.id, c.severity, c.root_cause_category_id AS category_id,
+               {_epoch("c.resolved_at")} AS resolved,
+               {_epoch("c.resolved_at")} - {_epoch("c.started_at")} AS ttr
+        FROM postmortems_incident c
+        WHERE c.resolved_at IS NOT NULL
+          AND {_resolved_since("c.resolved_at", "(SELECT MIN(started) FROM target) - %(window)s")}
+          AND {_resolved_before("c.resolved_at", "(SELECT MAX(started) FROM target)")}
+          AND NOT {_helped("c.id")}
     ),
-    pairs AS (
-        SELECT t.id AS target_id, c.resolved - c.started AS ttr,
-               CASE WHEN EXISTS (
-                   SELECT 1 FROM postmortems_incident_services ts
-                   JOIN postmortems_incident_services cs ON cs.service_id = ts.service_id
-                   WHERE ts.incident_id = t.id AND cs.incident_id = c.id
-               ) THEN 1 ELSE 0 END AS shares_service,
-               CASE WHEN c.category_id = t.category_id THEN 1 ELSE 0 END AS shares_category
+    -- Pairs sharing a service meet through the service, not by pairing every target with every
+    -- comparable incident and then looking for a shared service.
+    target_services AS {materialized} (
+        SELECT t.id AS target_id, t.severity, t.started, ts.service_id
+        FROM target t JOIN postmortems_incident_services ts ON ts.incident_id = t.id
+    ),
+    pool_services AS {materialized} (
+        SELECT c.id, c.severity, c.resolved, c.ttr, cs.service_id
+        FROM pool c JOIN postmortems_incident_services cs ON cs.incident_id = c.id
+    ),
+    service_pairs AS (
+        SELECT DISTINCT t.target_id, c.id AS comparable_id, c.ttr
+        FROM target_services t
+        JOIN pool_services c ON c.service_id = t.service_id AND c.severity = t.severity
+        WHERE {window}
+    ),
+    -- Each tier's pairs carry how many their incident has, so keeping the incidents with enough
+    -- is a filter, not a join of the pairs against a list of incidents.
+    service_counted AS (
+        SELECT target_id, ttr, COUNT(*) OVER (PARTITION BY target_id) AS found
+        FROM service_pairs
+    ),
+    category_counted AS (
+        SELECT t.id AS target_id, c.ttr, COUNT(*) OVER (PARTITION BY t.id) AS found
         FROM target t
-        JOIN inc c ON c.severity = t.severity AND NOT c.helped
-                  AND c.resolved >= t.started - %(window)s AND c.resolved < t.started
+        JOIN pool c ON c.severity = t.severity AND c.category_id = t.category_id AND {window}
+        WHERE t.id NOT IN (
+            SELECT target_id FROM service_counted WHERE found >= %(minimum)s
+        )
     ),
-    tiers AS (
-        SELECT target_id,
-               CASE WHEN SUM(shares_service) >= %(minimum)s THEN 1
-                    WHEN SUM(shares_category) >= %(minimum)s THEN 2
-                    WHEN COUNT(*) >= %(minimum)s THEN 3 END AS tier
-        FROM pairs GROUP BY target_id
+    severity_counted AS (
+        SELECT t.id AS target_id, c.ttr, COUNT(*) OVER (PARTITION BY t.id) AS found
+        FROM target t
+        JOIN pool c ON c.severity = t.severity AND {window}
+        WHERE t.id NOT IN (
+            SELECT target_id FROM service_counted WHERE found >= %(minimum)s
+            UNION ALL
+            SELECT target_id FROM category_counted WHERE found >= %(minimum)s
+        )
+    ),
+    chosen AS (
+        SELECT target_id, ttr, 1 AS tier FROM service_counted WHERE found >= %(minimum)s
+        UNION ALL
+        SELECT target_id, ttr, 2 AS tier FROM category_counted WHERE found >= %(minimum)s
+        UNION ALL
+        SELECT target_id, ttr, 3 AS tier FROM severity_counted WHERE found >= %(minimum)s
     ),
     ranked AS (
-        SELECT p.target_id, p.ttr,
-               ROW_NUMBER() OVER (PARTITION BY p.target_id ORDER BY p.ttr) AS position,
-               COUNT(*) OVER (PARTITION BY p.target_id) AS size
-        FROM pairs p JOIN tiers ON tiers.target_id = p.target_id
-        WHERE (tiers.tier = 1 AND p.shares_service = 1)
-           OR (tiers.tier = 2 AND p.shares_category = 1)
-           OR tiers.tier = 3
+        SELECT target_id, ttr, tier,
+               ROW_NUMBER() OVER (PARTITION BY target_id ORDER BY ttr) AS position,
+               COUNT(*) OVER (PARTITION BY target_id) AS size
+        FROM chosen
     ),
     medians AS (
-        SELECT target_id, AVG(ttr) AS baseline FROM ranked
+        SELECT target_id, MIN(tier) AS tier, AVG(ttr) AS baseline FROM ranked
         WHERE position IN ((size + 1) / 2, (size + 2) / 2)
         GROUP BY target_id
     ),
     result AS (
-        SELECT t.id, t.resolved - t.started AS ttr, m.baseline, tiers.tier,
+        SELECT t.id, t.resolved - t.started AS ttr, m.baseline, m.tier,
                CASE WHEN m.baseline > t.resolved - t.started
                     THEN m.baseline - (t.resolved - t.started) ELSE 0 END AS saved
         FROM target t
         LEFT JOIN medians m ON m.target_id = t.id
-        LEFT JOIN tiers ON tiers.target_id = t.id
     )
     """
 
