@@ -77,7 +77,7 @@ def kpi_snapshots_by_period(
         scope=scope.key,
         period_start__gte=min(period.start for period in periods),
         period_end__lte=max(period.end for period in periods),
-    )
+    ).defer("incidents")  # the drill-down lists (thousands of ids a month) are for drill-downs
     found: dict[tuple[str, Period], KpiSnapshot] = {}
     for snapshot in rows:
         period = Period(start=snapshot.period_start, end=snapshot.period_end)
