@@ -110,14 +110,14 @@ def _candidate_ids(base: QuerySet[Article], texts: QueryTexts, size: int) -> Any
 
     GIN cannot order by relevance, and ranking every match costs 100-220 ms for a word in most
     of 100k articles. So candidates come in tiers, each at most `size` rows, strongest first:
-    every word in title/symptoms/tags (a small expression index), every word anywhere, any
+    every word in title/symptoms/tags (the small head index), every word anywhere, any
     word in title/symptoms/tags, any word anywhere. The exact rank (coverage, then weighted
     ts_rank) orders their union; an article found only by the last tier competes only when
     the stronger tiers did not fill up.
     """
     any_head, any_anywhere = _tiers(base, _TsQuery(texts.any_word()), size)
     if len(texts.words) < 2:
-        return _union([any_head, any_anywhere])
+        return any_head.union(any_anywhere)
     every_head, every_anywhere = _tiers(base, _TsQuery(texts.every_word()), size)
     # When `size` visible articles hold every word, the any-word tiers cannot reach the page
     # (coverage ranks first), so they are skipped: the condition does not depend on the row,
@@ -149,11 +149,6 @@ def _candidate_ids(base: QuerySet[Article], texts: QueryTexts, size: int) -> Any
 def _sql(qs: QuerySet[Any, Any]) -> tuple[str, tuple[Any, ...]]:
     sql, params = qs.query.get_compiler(using=qs.db).as_sql()
     return sql, tuple(params)
-
-
-def _union(tiers: list[QuerySet[Any, Any]]) -> Any:
-    first, *rest = tiers
-    return first.union(*rest)
 
 
 def _tiers(base: QuerySet[Article], query: _TsQuery, size: int) -> list[Any]:
