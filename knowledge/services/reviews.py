@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from kbsite.events import emit
 from kbsite.services import notification_send
+from kbsite.sweeps import sweep_claiming
 from knowledge.models import (
     REVIEW_CADENCE,
     Article,
@@ -249,32 +250,23 @@ def _overdue_unreminded(today: date) -> Q:
 def articles_notify_overdue(*, today: date | None = None) -> int:
     """Remind the owner (else the author) of each published article past its review date, once
     per due date, in the app and by email. Returns how many were reminded; safe to run twice,
-    even at once: each article is claimed with a conditional UPDATE before anyone is told."""
-    day = today or timezone.localdate()
-    reminded = 0
-    last_id = 0
-    while True:
-        batch = list(
-            Article.objects.filter(_overdue_unreminded(day), pk__gt=last_id)
-            .select_related("owner", "author")
-            .order_by("pk")[:OVERDUE_BATCH_SIZE]
+    even at once (kbsite.sweeps claims each article first)."""
+
+    def remind(article: Article) -> None:
+        notification_send(
+            user=review_owner(article),
+            text=f"“{article.title}” was due for review on "
+            f"{article.review_due:%d %B %Y}. Check it is still accurate, then mark it "
+            "reviewed, edit it or archive it.",
+            url=article.get_absolute_url(),
+            email_subject=f"Review due: {article.title}",
         )
-        if not batch:
-            return reminded
-        for article in batch:
-            with transaction.atomic():
-                claimed = Article.objects.filter(_overdue_unreminded(day), pk=article.pk).update(
-                    review_reminded_at=timezone.now()
-                )
-                if not claimed:
-                    continue
-                notification_send(
-                    user=review_owner(article),
-                    text=f"“{article.title}” was due for review on "
-                    f"{article.review_due:%d %B %Y}. Check it is still accurate, then mark it "
-                    "reviewed, edit it or archive it.",
-                    url=article.get_absolute_url(),
-                    email_subject=f"Review due: {article.title}",
-                )
-                reminded += 1
-        last_id = batch[-1].pk
+
+    return sweep_claiming(
+        model=Article,
+        pending=_overdue_unreminded(today or timezone.localdate()),
+        claim={"review_reminded_at": timezone.now()},
+        act=remind,
+        select_related=["owner", "author"],
+        batch_size=OVERDUE_BATCH_SIZE,
+    )

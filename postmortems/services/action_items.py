@@ -16,6 +16,7 @@ from kbsite.errors import InvalidInput, NotAllowed
 from kbsite.events import emit
 from kbsite.models import Team
 from kbsite.services import notification_send
+from kbsite.sweeps import sweep_claiming
 from postmortems.models import ActionItem, Postmortem
 from postmortems.permissions import can_edit_postmortem, can_view_incident
 from postmortems.services.common import (
@@ -235,31 +236,19 @@ def _announce_overdue(item: ActionItem) -> None:
 def action_items_notify_overdue(*, today: date | None = None) -> int:
     """Announce each open action item past its due date, once per due date: an in-app notice
     (and email) to its owner and the `action_item.overdue` event. Returns how many were
-    announced.
-
-    Safe to run twice, even at once: each item is claimed with a conditional UPDATE (its mark set
-    to its due date) before anyone is told, so only one run announces it. Items are read in
-    batches of OVERDUE_BATCH_SIZE ids.
-    """
+    announced; safe to run twice, even at once (kbsite.sweeps claims each item first)."""
     day = today or timezone.localdate()
-    announced = 0
-    last_id = 0
-    while True:
-        batch = list(
-            ActionItem.objects.filter(_overdue_unannounced(day), pk__gt=last_id)
-            .select_related("owner", "postmortem__incident")
-            .order_by("pk")[:OVERDUE_BATCH_SIZE]
-        )
-        if not batch:
-            return announced
-        for item in batch:
-            with transaction.atomic():
-                claimed = ActionItem.objects.filter(_overdue_unannounced(day), pk=item.pk).update(
-                    overdue_notified_for=F("due_date")
-                )
-                if not claimed:
-                    continue
-                item.refresh_from_db(fields=["due_date", "title", "status"])
-                _announce_overdue(item)
-                announced += 1
-        last_id = batch[-1].pk
+
+    def announce(item: ActionItem) -> None:
+        # The claim set the mark from the row as it is now; read back what it announced.
+        item.refresh_from_db(fields=["due_date", "title", "status"])
+        _announce_overdue(item)
+
+    return sweep_claiming(
+        model=ActionItem,
+        pending=_overdue_unannounced(day),
+        claim={"overdue_notified_for": F("due_date")},
+        act=announce,
+        select_related=["owner", "postmortem__incident"],
+        batch_size=OVERDUE_BATCH_SIZE,
+    )
