@@ -2,18 +2,17 @@
 
 The per-figure functions in metrics.kpis answer one (period, scope) and stay the readable
 definition. Recomputing 13 months × every team, service and severity that way would repeat the
-same per-incident work for each scope, so the jobs compute each incident's facts once — whether
-it counts, whether it is in the numerator, what it adds — into a temporary table, and then
-aggregate that table with one GROUP BY per kind of scope. Tests check that both paths agree.
+same per-incident work for each scope, so the jobs put each incident's facts — whether it
+counts, whether it is in the numerator, what it adds — into a temporary table, and then
+aggregate that table with one GROUP BY per kind of scope. The expensive facts (is it a repeat,
+what is its baseline) are read from IncidentFacts, which metrics.facts keeps current; the
+callers refresh it first. Tests check that both paths agree.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from django.db import connection
@@ -23,17 +22,17 @@ from kbsite.models import Service, Team
 from knowledge.models import ArticleState
 from metrics.kpis import (
     LOOK_BACK,
-    MIN_COMPARABLE,
     KpiResult,
     _epoch,
-    _time_saved_sql,
     lessons_severities,
     ratio,
 )
+from metrics.models import IncidentFacts
 from metrics.periods import SEVERITIES, Period, Scope
+from metrics.sql import db_time, failure_modes_table, month_sql, services_of, temporary_table
 from postmortems.models import Finding, Incident, PostmortemState
 
-_table_numbers = itertools.count()
+FACTS = IncidentFacts._meta.db_table
 
 # (kind, the SQL that names the scope's slug, the joins it needs)
 SCOPE_GROUPS = [
@@ -49,12 +48,6 @@ SCOPE_GROUPS = [
 ]
 
 
-def _month_sql(column: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM')"
-    return f"strftime('%%Y-%%m', {column})"
-
-
 def _id_list_sql(condition: str) -> str:
     """Ids of the group's rows matching `condition`, comma separated (NULLs are skipped)."""
     if connection.vendor == "postgresql":
@@ -64,67 +57,6 @@ def _id_list_sql(condition: str) -> str:
 
 def _ids(text: str | None) -> list[int]:
     return sorted(int(pk) for pk in text.split(",")) if text else []
-
-
-@contextmanager
-def _facts_table(select_sql: str, params: Any) -> Iterator[str]:
-    """A temporary table of (id, month, team_id, severity, counted, flag, amount)."""
-    name = f"kpi_facts_{next(_table_numbers)}"
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {select_sql}", params)
-        try:
-            yield name
-        finally:
-            cursor.execute(f"DROP TABLE IF EXISTS {name}")
-
-
-@contextmanager
-def _failure_modes_table(*, start: datetime, end: datetime) -> Iterator[str]:
-    """(service, category, start time, incident) of every categorised incident started in
-    [start, end), indexed for "an incident of this service and category started between t1
-    and t2" — the question the repeat rule asks once per incident. Without it each lookup walks
-    every incident of the category; with it, it is one short index range."""
-    name = f"kpi_modes_{next(_table_numbers)}"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {name} AS "
-            f"SELECT ps.service_id AS service_id, i.root_cause_category_id AS category_id, "
-            f"{_epoch('i.started_at')} AS started, i.id AS incident_id "
-            "FROM postmortems_incident i "
-            "JOIN postmortems_incident_services ps ON ps.incident_id = i.id "
-            "WHERE i.root_cause_category_id IS NOT NULL "
-            "AND i.started_at >= %(start)s AND i.started_at < %(end)s",
-            {"start": _db_time(start), "end": _db_time(end)},
-        )
-        cursor.execute(f"CREATE INDEX {name}_lookup ON {name} (service_id, category_id, started)")
-        # Temporary tables have no statistics until analysed; without them PostgreSQL plans a
-        # sequential scan of this table per incident.
-        cursor.execute(f"ANALYZE {name}")
-        try:
-            yield name
-        finally:
-            cursor.execute(f"DROP TABLE IF EXISTS {name}")
-
-
-def _services_of(incident_column: str) -> str:
-    """`= ANY(ARRAY(...))` on PostgreSQL, so the list can drive an index; IN on SQLite."""
-    services = (
-        "SELECT service_id FROM postmortems_incident_services "
-        f"WHERE incident_id = {incident_column}"
-    )
-    if connection.vendor == "postgresql":
-        return f"= ANY(ARRAY({services}))"
-    return f"IN ({services})"
-
-
-def _fence() -> str:
-    """A subquery fence: the planner keeps the subquery whole instead of inlining it."""
-    return "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"
-
-
-def _db_time(moment: datetime) -> Any:
-    """A datetime as this database compares it with stored values."""
-    return connection.ops.adapt_datetimefield_value(moment)
 
 
 @dataclass
@@ -175,7 +107,7 @@ def _facts_from_queryset(
 ) -> tuple[str, Any]:
     inner, params = _queryset_sql(queryset.values("pk", "team_id", "severity", month_of, flag))
     select = (
-        f"SELECT raw.pk AS id, {_month_sql('raw.' + month_of)} AS month, raw.team_id AS team_id, "
+        f"SELECT raw.pk AS id, {month_sql('raw.' + month_of)} AS month, raw.team_id AS team_id, "
         f"raw.severity AS severity, 1 AS counted, CASE WHEN raw.{flag} THEN 1 ELSE 0 END AS flag, "
         f"CASE WHEN raw.{flag} THEN 1 ELSE 0 END AS amount FROM ({inner}) raw"
     )
@@ -198,7 +130,7 @@ def bulk_lessons_documented(*, period: Period) -> dict[str, KpiResult]:
         severity__in=lessons_severities(),
     ).annotate(documented=Exists(documented))
     select, params = _facts_from_queryset(incidents, month_of="resolved_at", flag="documented")
-    with _facts_table(select, params) as table:
+    with temporary_table(select, params) as table:
         groups = _grouped(table)
     month = _month_key(period)
     return {
@@ -218,41 +150,24 @@ def _drill(group: Group) -> list[tuple[int, bool]]:
     return [(pk, pk in numerator) for pk in group.ids]
 
 
-def _repeat_facts_sql(modes: str) -> str:
-    """Each incident started in the window, with flag = it is a repeat: `repeat_of` set, or an
-    incident of one of its services and its category started in the 180 days before it, the
-    pair not rejected (metrics.kpis.incidents_with_repeat_flag says the same with the ORM)."""
-    # One index range per incident on (service, category, start): the incident's services go
-    # in as a list, so they lead the index instead of being joined afterwards.
-    rule_match = (
-        f"EXISTS (SELECT 1 FROM {modes} e WHERE e.service_id {_services_of('i.id')} "
-        "AND e.category_id = i.root_cause_category_id "
-        f"AND e.started >= {_epoch('i.started_at')} - %(look_back)s "
-        f"AND e.started < {_epoch('i.started_at')} "
-        "AND NOT EXISTS (SELECT 1 FROM postmortems_repeatrejection r "
-        "WHERE r.incident_id = i.id AND r.earlier_id = e.incident_id))"
-    )
-    flag = f"CASE WHEN i.repeat_of_id IS NOT NULL OR {rule_match} THEN 1 ELSE 0 END"
+def _repeat_facts_sql() -> str:
+    """Each incident started in the window, flag = it is a repeat (stored in IncidentFacts:
+    `repeat_of` set, or a match by the rule — metrics.kpis.incidents_with_repeat_flag)."""
+    repeat = "CASE WHEN f.is_repeat THEN 1 ELSE 0 END"
     return (
-        "SELECT facts.*, facts.flag AS amount FROM ("
-        f"SELECT i.id AS id, {_month_sql('i.started_at')} AS month, i.team_id AS team_id, "
-        f"i.severity AS severity, 1 AS counted, {flag} AS flag "
-        "FROM postmortems_incident i "
-        # The fence keeps the subquery whole, so `flag` is computed once per incident.
-        f"WHERE i.started_at >= %(start)s AND i.started_at < %(end)s {_fence()}) facts"
+        f"SELECT f.incident_id AS id, {month_sql('f.started_at')} AS month, f.team_id AS team_id, "
+        f"f.severity AS severity, 1 AS counted, {repeat} AS flag, {repeat} AS amount "
+        f"FROM {FACTS} f WHERE f.started_at >= %(start)s AND f.started_at < %(end)s"
     )
 
 
 def bulk_repeat_rate(*, period: Period) -> dict[str, KpiResult]:
     window = period.months_before(6)
-    with _failure_modes_table(start=window.start_at - LOOK_BACK, end=period.end_at) as modes:
-        params = {
-            "look_back": LOOK_BACK.total_seconds(),
-            "start": _db_time(window.start_at),
-            "end": _db_time(period.end_at),
-        }
-        with _facts_table(_repeat_facts_sql(modes), params) as table:
-            groups = _grouped(table)
+    params = {"start": db_time(window.start_at), "end": db_time(period.end_at)}
+    with temporary_table(_repeat_facts_sql(), params) as table:
+        groups = _grouped(table)
+    # Recurrence asks about the period's incidents only: a repeat of an earlier one in the period.
+    with failure_modes_table(start=period.start_at, end=period.end_at) as modes:
         recurrence = bulk_recurrence(period=period, modes=modes)
     month = _month_key(period)
     baseline_months = {f"{day:%Y-%m}" for day in _month_starts(window.start, window.end)}
@@ -313,7 +228,7 @@ def bulk_recurrence(*, period: Period, modes: str) -> dict[str, dict[str, dict[s
         "WHERE pm.incident_id = e.id AND a.state = %(published)s AND a.published_at < %(start)s)"
     )
     recurred = (
-        f"EXISTS (SELECT 1 FROM {modes} later WHERE later.service_id {_services_of('e.id')} "
+        f"EXISTS (SELECT 1 FROM {modes} later WHERE later.service_id {services_of('e.id')} "
         "AND later.category_id = e.root_cause_category_id "
         "AND later.started >= %(start_epoch)s AND later.started < %(end_epoch)s "
         f"AND later.started < {_epoch('e.started_at')} + %(look_back)s "
@@ -330,14 +245,14 @@ def bulk_recurrence(*, period: Period, modes: str) -> dict[str, dict[str, dict[s
     )
     params = {
         "published": ArticleState.PUBLISHED.value,
-        "start": _db_time(period.start_at),
-        "risk_start": _db_time(period.start_at - LOOK_BACK),
+        "start": db_time(period.start_at),
+        "risk_start": db_time(period.start_at - LOOK_BACK),
         "start_epoch": period.start_at.timestamp(),
         "end_epoch": period.end_at.timestamp(),
         "look_back": LOOK_BACK.total_seconds(),
     }
     split: dict[str, dict[str, dict[str, int]]] = {}
-    with _facts_table(select, params) as table, connection.cursor() as cursor:
+    with temporary_table(select, params) as table, connection.cursor() as cursor:
         for kind, key_sql, joins in SCOPE_GROUPS:
             cursor.execute(
                 f"SELECT {key_sql}, f.counted, COUNT(*), SUM(f.flag) FROM {table} f {joins} "
@@ -354,27 +269,30 @@ def bulk_recurrence(*, period: Period, modes: str) -> dict[str, dict[str, dict[s
 def bulk_time_saved(*, period: Period) -> dict[str, KpiResult]:
     params = {
         "true": True,
-        "start": period.start_at.timestamp(),
-        "end": period.end_at.timestamp(),
-        "window": LOOK_BACK.total_seconds(),
-        "minimum": MIN_COMPARABLE,
+        "start": db_time(period.start_at),
+        "end": db_time(period.end_at),
     }
     helpful_estimates = (
-        "FROM postmortems_articleuse u WHERE u.incident_id = r.id AND u.helped = %(true)s "
-        "AND u.minutes_saved IS NOT NULL"
+        "FROM postmortems_articleuse u WHERE u.incident_id = f.incident_id "
+        "AND u.helped = %(true)s AND u.minutes_saved IS NOT NULL"
     )
-    # One row per incident resolved in the period with a helpful use; counted = it has a
-    # baseline; amount = seconds saved; minutes and estimates = responders' own estimates.
+    saved = (
+        "CASE WHEN f.baseline_seconds > f.ttr_seconds "
+        "THEN f.baseline_seconds - f.ttr_seconds ELSE 0 END"
+    )
+    # One row per incident resolved in the period with a helpful use (stored in IncidentFacts);
+    # counted = it has a baseline; amount = seconds saved; minutes and estimates = responders'
+    # own estimates.
     select = (
-        _time_saved_sql("")
-        + "SELECT r.id AS id, 'x' AS month, i.team_id AS team_id, i.severity AS severity, "
-        "CASE WHEN r.baseline IS NULL THEN 0 ELSE 1 END AS counted, "
-        "CASE WHEN r.saved > 0 THEN 1 ELSE 0 END AS flag, r.saved AS amount, "
+        "SELECT f.incident_id AS id, 'x' AS month, f.team_id AS team_id, f.severity AS severity, "
+        "CASE WHEN f.baseline_seconds IS NULL THEN 0 ELSE 1 END AS counted, "
+        f"CASE WHEN f.baseline_seconds IS NOT NULL AND {saved} > 0 THEN 1 ELSE 0 END AS flag, "
+        f"CASE WHEN f.baseline_seconds IS NULL THEN NULL ELSE {saved} END AS amount, "
         f"(SELECT COALESCE(SUM(u.minutes_saved), 0) {helpful_estimates}) AS minutes, "
         f"(SELECT COUNT(*) {helpful_estimates}) AS estimates "
-        "FROM result r JOIN postmortems_incident i ON i.id = r.id"
+        f"FROM {FACTS} f WHERE f.helped AND f.resolved_at >= %(start)s AND f.resolved_at < %(end)s"
     )
-    with _facts_table(select, params) as table:
+    with temporary_table(select, params) as table:
         groups = _grouped(table, extra_sums=("minutes", "estimates"))
     results = {}
     for (_, scope), group in groups.items():

@@ -255,9 +255,18 @@ def _helped(incident_column: str) -> str:
     )
 
 
-def _time_saved_sql(scope_sql: str) -> str:
-    """Per incident resolved in the period with a helpful article use: its time to resolve and
-    the median time to resolve of its comparable incidents, in one statement.
+def _resolved_in_period_sql() -> str:
+    """Targets of the time saved: resolved in the period (%(start)s, %(end)s) with help."""
+    return (
+        f"{_resolved_since('t.resolved_at', '%(start)s')} "
+        f"AND {_resolved_before('t.resolved_at', '%(end)s')} AND {_helped('t.id')}"
+    )
+
+
+def _time_saved_sql(targets_sql: str) -> str:
+    """Per target incident (resolved, and matching `targets_sql` — by default resolved in the
+    period with a helpful article use): its time to resolve and the median time to resolve of
+    its comparable incidents, in one statement.
 
     Comparable: resolved in the 180 days before the incident started, without a helpful article
     use, same severity and a shared service; fewer than 3 → same severity and category; fewer
@@ -279,10 +288,7 @@ def _time_saved_sql(scope_sql: str) -> str:
         SELECT t.id, t.severity, t.root_cause_category_id AS category_id, t.team_id,
                {_epoch("t.started_at")} AS started, {_epoch("t.resolved_at")} AS resolved
         FROM postmortems_incident t
-        WHERE t.resolved_at IS NOT NULL
-          AND {_resolved_since("t.resolved_at", "%(start)s")}
-          AND {_resolved_before("t.resolved_at", "%(end)s")}
-          AND {_helped("t.id")} {scope_sql}
+        WHERE t.resolved_at IS NOT NULL AND {targets_sql}
     ),
     pool AS (
         SELECT c.id, c.severity, c.root_cause_category_id AS category_id,
@@ -419,7 +425,7 @@ def kpi_time_saved(*, period: Period, scope: Scope) -> KpiResult:
         "minimum": MIN_COMPARABLE,
         **scope_params,
     }
-    sql = _time_saved_sql(scope_sql)
+    sql = _time_saved_sql(f"{_resolved_in_period_sql()} {scope_sql}")
     with connection.cursor() as cursor:
         cursor.execute(
             sql + "SELECT COUNT(baseline), COALESCE(SUM(saved), 0), COUNT(*) FROM result",

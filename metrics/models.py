@@ -77,3 +77,50 @@ class RecomputeRun(models.Model):
     @property
     def progress(self) -> float:
         return self.done_steps / self.total_steps if self.total_steps else 0.0
+
+
+class IncidentFacts(models.Model):
+    """What the KPI jobs need to know of one incident, computed once and kept until an input
+    changes: whether it is a repeat, and its time to resolve against its baseline.
+
+    Both are expensive to find — a repeat looks back 180 days for a matching incident, a baseline
+    is the median over hundreds of comparable ones — and both depend on other incidents, so a
+    figure computed from scratch repeats that work for every month and every recompute. The jobs
+    group these rows instead (metrics.bulk), and metrics.facts keeps them true: an incident's
+    change marks its row and the rows it can influence stale (`stale_at`), and the next
+    recompute refreshes every stale or missing row before it groups.
+
+    The incident's own inputs are copied here as they were when the row was computed, so that a
+    change can be compared with what the figures were built on.
+    """
+
+    incident = models.OneToOneField(
+        "postmortems.Incident", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    severity = models.CharField(max_length=10)
+    team_id = models.IntegerField()
+    category_id = models.IntegerField(null=True, blank=True)
+    service_ids = models.TextField(blank=True)  # "3,7": the incident's services, sorted
+    helped = models.BooleanField(default=False)  # an article use marked helpful
+    is_repeat = models.BooleanField(default=False)  # `repeat_of` set, or a match by the rule
+    ttr_seconds = models.FloatField(null=True, blank=True)
+    baseline_seconds = models.FloatField(null=True, blank=True)  # only for helped incidents
+    computed_at = models.DateTimeField(default=timezone.now)
+    # Set when an input may have changed; a refresh clears it unless it was set again meanwhile.
+    stale_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["started_at"], name="incident_facts_started"),
+            models.Index(fields=["resolved_at"], name="incident_facts_resolved"),
+            models.Index(
+                fields=["stale_at"],
+                condition=models.Q(stale_at__isnull=False),
+                name="incident_facts_stale",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"facts of incident {self.incident_id}"

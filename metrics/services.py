@@ -7,7 +7,8 @@ worker dying half-way and the task running again — leaves exactly one row per 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -17,7 +18,8 @@ from django.utils import timezone
 from kbsite.events import emit
 from kbsite.models import Service, Team
 from metrics.bulk import BULK, all_scope_keys, empty_result
-from metrics.kpis import KPIS, KpiResult
+from metrics.facts import facts_refresh
+from metrics.kpis import BASELINE_MONTHS, KPIS, KpiResult
 from metrics.models import KpiSnapshot, RecomputeRun
 from metrics.periods import ALL, SEVERITIES, Period, Scope, recent_months
 
@@ -69,8 +71,21 @@ def _computing(bulk: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     yield from bulk.items()
 
 
-def _period_store(*, period: Period) -> tuple[int, int]:
-    """Recompute and store every KPI of `period` for every scope: (figures, scopes)."""
+def facts_horizon(periods: list[Period]) -> tuple[datetime, datetime]:
+    """The incidents whose facts the periods' figures read: started in the six months before
+    the first (the repeat baseline) up to the end of the last; those resolved in a period are
+    inside it too."""
+    first, last = min(periods), max(periods)
+    return first.months_before(BASELINE_MONTHS).start_at, last.end_at
+
+
+def _period_store(*, period: Period, refresh: bool = True) -> tuple[int, int, frozenset[date]]:
+    """Recompute and store every KPI of `period` for every scope: (figures, scopes, and the
+    other months whose figures the facts refreshed on the way may have moved)."""
+    moved: frozenset[date] = frozenset()
+    if refresh:
+        start, end = facts_horizon([period])
+        moved = facts_refresh(start=start, end=end).months - {period.start}
     scope_keys = all_scope_keys()
     now = timezone.now()
     rows = []
@@ -103,7 +118,7 @@ def _period_store(*, period: Period) -> tuple[int, int]:
             ],
             batch_size=500,
         )
-    return len(rows), len(scope_keys)
+    return len(rows), len(scope_keys), moved
 
 
 def kpis_recomputed_announce(
@@ -120,15 +135,25 @@ def kpis_recomputed_announce(
     )
 
 
-def kpi_period_recompute(*, period: Period) -> int:
-    """Recompute every KPI of one period for every scope, in one transaction, then announce it.
+@dataclass(frozen=True)
+class PeriodRecomputed:
+    figures: int
+    # Other months whose figures the facts refreshed on the way may have moved.
+    moved_months: frozenset[date]
+
+
+def kpi_period_recompute(*, period: Period) -> PeriodRecomputed:
+    """Refresh the stale incident facts, recompute every KPI of one period for every scope in
+    one transaction, then announce it.
 
     Uses metrics.bulk (each incident's facts once, then one GROUP BY per kind of scope). Scopes
     without incidents get a "no data" snapshot, so the dashboard never mistakes them for stale.
+    The other months whose figures the refreshed facts may have moved (a change to one incident
+    can make a later one a repeat) are returned for the caller to queue.
     """
-    count, scopes_count = _period_store(period=period)
+    count, scopes_count, moved = _period_store(period=period)
     kpis_recomputed_announce(periods=[period], scopes_count=scopes_count)
-    return count
+    return PeriodRecomputed(figures=count, moved_months=moved)
 
 
 def kpi_recent_recompute(
@@ -144,11 +169,24 @@ def kpi_recent_recompute(
     periods = recent_months(today=today or timezone.now().date(), count=months)
     count = 0
     scopes_count = 0
+    # One refresh of the facts for every month first (its batches are the first steps of the
+    # progress), then each month groups them.
+    refresh_steps = 0
+
+    def refreshing(done: int, total: int) -> None:
+        nonlocal refresh_steps
+        refresh_steps = total
+        if progress:
+            progress(done, total + len(periods))
+
+    if periods:
+        start, end = facts_horizon(periods)
+        facts_refresh(start=start, end=end, progress=refreshing)
     for done, period in enumerate(periods, start=1):
-        stored, scopes_count = _period_store(period=period)
+        stored, scopes_count, _ = _period_store(period=period, refresh=False)
         count += stored
         if progress:
-            progress(done, len(periods))
+            progress(refresh_steps + done, refresh_steps + len(periods))
     if periods:
         kpis_recomputed_announce(periods=periods, scopes_count=scopes_count, run_id=run_id)
     return count

@@ -1,22 +1,18 @@
-"""What metrics listens to (kbsite.events). Handlers only enqueue a coalesced recompute."""
+"""What metrics listens to (kbsite.events). Handlers only enqueue a task: it marks the incident
+facts the change can influence stale and queues a coalesced recompute of the months."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from kbsite import events
-from postmortems.models import Incident, Postmortem
+from postmortems.models import Postmortem
 
 
 def _enqueue_for_incident(incident_id: int) -> None:
-    from metrics.tasks import enqueue_period_recompute
+    from metrics.tasks import incident_changed
 
-    incident = Incident.objects.filter(pk=incident_id).only("started_at", "resolved_at").first()
-    if incident is None:
-        return
-    enqueue_period_recompute(day=incident.started_at.date())
-    if incident.resolved_at is not None:
-        enqueue_period_recompute(day=incident.resolved_at.date())
+    incident_changed.delay(incident_id=incident_id)
 
 
 def on_incident_changed(*, incident_id: int, **_: Any) -> None:

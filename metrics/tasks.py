@@ -11,7 +11,9 @@ from datetime import date
 from celery import shared_task
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
+from metrics.facts import incident_facts_invalidate
 from metrics.models import RecomputeRun
 from metrics.periods import month_period
 from metrics.services import (
@@ -20,6 +22,7 @@ from metrics.services import (
     recompute_run_finish,
     recompute_run_progress,
 )
+from postmortems.models import Incident
 
 # Database hiccups are worth retrying; anything else is a bug and should surface at once.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
@@ -59,7 +62,33 @@ def enqueue_period_recompute(*, day: date) -> bool:
 def recompute_period(*, period_start: str) -> int:
     start = date.fromisoformat(period_start)
     cache.delete(pending_key(start))
-    return kpi_period_recompute(period=month_period(start))
+    recomputed = kpi_period_recompute(period=month_period(start))
+    this_month = timezone.now().date().replace(day=1)
+    for month in sorted(recomputed.moved_months):
+        if month <= this_month:
+            enqueue_period_recompute(day=month)
+    return recomputed.figures
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def incident_changed(*, incident_id: int) -> None:
+    """An incident (or its article uses, or its rejected repeats) changed: mark its facts and
+    those it can influence stale, then queue the recompute of its months, which refreshes them."""
+    incident_facts_invalidate(incident_id=incident_id)
+    incident = Incident.objects.filter(pk=incident_id).only("started_at", "resolved_at").first()
+    if incident is None:
+        return
+    enqueue_period_recompute(day=incident.started_at.date())
+    if incident.resolved_at is not None:
+        enqueue_period_recompute(day=incident.resolved_at.date())
 
 
 @shared_task(

@@ -504,12 +504,14 @@ def incident_reject_repeat(*, incident: Incident, user: Any, earlier: Incident) 
         raise InvalidInput("An incident cannot repeat itself.", field="incident")
     check_can_view(user, earlier)
     with transaction.atomic():
-        rejection, _ = RepeatRejection.objects.get_or_create(
+        rejection, created = RepeatRejection.objects.get_or_create(
             incident=incident, earlier=earlier, defaults={"rejected_by": user}
         )
         cleared = Incident.objects.filter(pk=incident.pk, repeat_of=earlier).update(
             repeat_of=None, version=F("version") + 1, updated_at=timezone.now()
         )
-        if cleared:
+        # A new rejection can change whether the incident counts as a repeat by the rule, even
+        # when no field of it changed.
+        if cleared or created:
             emit("incident.updated", incident_id=incident.pk)
     return rejection

@@ -5,16 +5,19 @@ from __future__ import annotations
 import pytest
 
 from metrics.bulk import BULK, all_scope_keys, empty_result, scope_from_key
+from metrics.facts import facts_refresh
 from metrics.kpis import KPIS
 from metrics.models import KpiSnapshot
 from metrics.periods import parse_month
-from metrics.services import kpi_period_recompute
+from metrics.services import facts_horizon, kpi_period_recompute
 from tests.metrics.test_kpis import MARCH, repeat_scenario, reuse_scenario  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
 def assert_bulk_matches_definitions(period):
+    start, end = facts_horizon([period])
+    facts_refresh(start=start, end=end)
     for kpi, compute in BULK.items():
         bulk = compute(period=period)
         for key in all_scope_keys():
@@ -45,7 +48,7 @@ def test_bulk_on_an_empty_period_is_no_data_everywhere():
 
 
 def test_recompute_writes_one_row_per_kpi_and_scope_and_replaces_it(reuse_scenario):  # noqa: F811
-    count = kpi_period_recompute(period=MARCH)
+    count = kpi_period_recompute(period=MARCH).figures
     expected = len(KPIS) * len(all_scope_keys())
     assert count == expected
     assert KpiSnapshot.objects.count() == expected

@@ -92,7 +92,7 @@ def test_a_failed_run_is_not_announced(
 ):
     from metrics import services
 
-    def broken(*, period: Any) -> Any:
+    def broken(*, period: Any, refresh: bool = True) -> Any:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(services, "_period_store", broken)

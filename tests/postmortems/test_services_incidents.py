@@ -435,3 +435,16 @@ def test_reject_repeat_records_the_pair_and_clears_repeat_of(responder, payments
     assert rejection == again
     assert RepeatRejection.objects.filter(incident=incident, earlier=earlier).count() == 1
     assert (incident.repeat_of_id, incident.version) == (None, 3)
+
+
+def test_rejecting_a_rule_match_emits_updated_once(
+    responder, payments_team, events, django_capture_on_commit_callbacks
+):
+    # No repeat_of to clear: the rejection alone can change whether the incident is a repeat
+    # by the rule, so the KPI jobs must hear of it; rejecting the pair again changes nothing.
+    earlier = IncidentFactory(team=payments_team, started_at=timezone.now() - timedelta(days=9))
+    incident = IncidentFactory(team=payments_team)
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_reject_repeat(incident=incident, user=responder, earlier=earlier)
+        incident_reject_repeat(incident=incident, user=responder, earlier=earlier)
+    assert events == [("incident.updated", {"incident_id": incident.pk})]

@@ -23,7 +23,7 @@ class Command(BaseCommand):
             except InvalidInput as error:
                 raise CommandError(str(error)) from None
             bar = ProgressBar(total=1, label=f"KPIs {period.label}")
-            count = kpi_period_recompute(period=period)
+            count = kpi_period_recompute(period=period).figures
             bar.update(1)
             bar.finish()
         else:

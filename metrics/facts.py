@@ -1,0 +1,288 @@
+"""Keeping metrics.models.IncidentFacts true: refresh what is stale or missing, and mark stale
+what a change can influence.
+
+Whether an incident is a repeat depends on the incidents of its category started in the 180
+days before it; its baseline depends on the incidents of its severity resolved in the 180 days
+before it started. So when an incident changes, the facts of later incidents within 180 days can
+change too. `incident_facts_invalidate` marks those rows stale — over-marking is safe, missing
+one is not — and `facts_refresh` recomputes every stale or missing row with the same SQL the
+per-figure definitions in metrics.kpis use, in batches of incidents close in time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from metrics.kpis import LOOK_BACK, MIN_COMPARABLE, _epoch, _helped, _time_saved_sql
+from metrics.models import IncidentFacts
+from metrics.sql import db_time, failure_modes_table, month_sql, services_of
+from postmortems.models import ArticleUse, Incident
+
+FACTS = IncidentFacts._meta.db_table
+# Incidents refreshed per statement: the baseline pairs each target with hundreds of comparable
+# incidents, so a batch bounds the memory one statement needs; batches follow start time, so
+# each reads a narrow window of history.
+REFRESH_BATCH = 5000
+_COLUMNS = (
+    "incident_id, started_at, resolved_at, severity, team_id, category_id, service_ids, helped, "
+    "is_repeat, ttr_seconds, baseline_seconds"
+)
+
+
+def _service_ids_sql(incident_column: str) -> str:
+    """The incident's services as sorted, comma-separated ids ('' when it has none)."""
+    if connection.vendor == "postgresql":
+        aggregate = "STRING_AGG(CAST(service_id AS text), ',' ORDER BY service_id)"
+        source = "postmortems_incident_services"
+    else:
+        aggregate = "GROUP_CONCAT(service_id, ',')"
+        source = "(SELECT incident_id, service_id FROM postmortems_incident_services "
+        source += "ORDER BY service_id)"
+    of_incident = f"s.incident_id = {incident_column}"
+    return f"COALESCE((SELECT {aggregate} FROM {source} s WHERE {of_incident}), '')"
+
+
+def _rule_match_sql(modes: str) -> str:
+    """An incident of one of i's services and its category started in the 180 days before i,
+    the pair not rejected: the repeat rule (metrics.kpis.incidents_with_repeat_flag)."""
+    return (
+        f"EXISTS (SELECT 1 FROM {modes} e WHERE e.service_id {services_of('i.id')} "
+        "AND e.category_id = i.root_cause_category_id "
+        f"AND e.started >= {_epoch('i.started_at')} - %(look_back)s "
+        f"AND e.started < {_epoch('i.started_at')} "
+        "AND NOT EXISTS (SELECT 1 FROM postmortems_repeatrejection r "
+        "WHERE r.incident_id = i.id AND r.earlier_id = e.incident_id))"
+    )
+
+
+def _computed_facts_sql(batch: str, modes: str) -> str:
+    """Each incident of `batch` (a table of ids) with its facts, as IncidentFacts holds them."""
+    targets = f"t.id IN (SELECT id FROM {batch}) AND {_helped('t.id')}"
+    return (
+        _time_saved_sql(targets) + f"SELECT i.id AS incident_id, i.started_at AS started_at, "
+        "i.resolved_at AS resolved_at, i.severity AS severity, i.team_id AS team_id, "
+        "i.root_cause_category_id AS category_id, "
+        f"{_service_ids_sql('i.id')} AS service_ids, "
+        f"CASE WHEN {_helped('i.id')} THEN 1 ELSE 0 END AS helped, "
+        "CASE WHEN i.repeat_of_id IS NOT NULL OR ("
+        f"i.root_cause_category_id IS NOT NULL AND {_rule_match_sql(modes)}) "
+        "THEN 1 ELSE 0 END AS is_repeat, "
+        f"CASE WHEN i.resolved_at IS NULL THEN NULL "
+        f"ELSE {_epoch('i.resolved_at')} - {_epoch('i.started_at')} END AS ttr_seconds, "
+        "r.baseline AS baseline_seconds "
+        f"FROM postmortems_incident i JOIN {batch} b ON b.id = i.id "
+        "LEFT JOIN result r ON r.id = i.id"
+    )
+
+
+def _upsert_sql(source: str) -> str:
+    """Write `source`'s rows over the stored ones. A row marked stale after `began` stays stale:
+    the change came after the values this refresh read."""
+    updates = ", ".join(
+        f"{column} = excluded.{column}"
+        for column in (*_COLUMNS.split(", ")[1:], "computed_at")
+        if column != "incident_id"
+    )
+    return (
+        f"INSERT INTO {FACTS} ({_COLUMNS}, computed_at, stale_at) "
+        "SELECT incident_id, started_at, resolved_at, severity, team_id, category_id, "
+        "service_ids, helped = 1, is_repeat = 1, ttr_seconds, baseline_seconds, %(now)s, NULL "
+        # `WHERE 1 = 1`: SQLite needs it to read ON CONFLICT as the upsert, not a join clause.
+        f"FROM {source} WHERE 1 = 1 "
+        f"ON CONFLICT (incident_id) DO UPDATE SET {updates}, stale_at = CASE "
+        f"WHEN {FACTS}.stale_at > %(began)s THEN {FACTS}.stale_at ELSE NULL END"
+    )
+
+
+def _changed_months_sql(source: str) -> str:
+    """The months (by start and by resolution) of rows whose figures moved or that are new."""
+    moved = (
+        "o.incident_id IS NULL OR o.is_repeat <> (n.is_repeat = 1) "
+        "OR o.team_id <> n.team_id OR o.severity <> n.severity "
+        "OR o.service_ids <> n.service_ids OR o.helped <> (n.helped = 1) "
+        "OR o.started_at <> n.started_at "
+        "OR COALESCE(o.resolved_at, o.started_at) <> COALESCE(n.resolved_at, n.started_at) "
+        "OR COALESCE(o.baseline_seconds, -1) <> COALESCE(n.baseline_seconds, -1)"
+    )
+    return (
+        f"SELECT {month_sql('n.started_at')}, {month_sql('n.resolved_at')}, "
+        f"{month_sql('o.started_at')}, {month_sql('o.resolved_at')} "
+        f"FROM {source} n LEFT JOIN {FACTS} o ON o.incident_id = n.incident_id "
+        f"WHERE {moved} GROUP BY 1, 2, 3, 4"
+    )
+
+
+def _ids_to_refresh(*, start: datetime, end: datetime) -> list[int]:
+    """Stale rows anywhere, and incidents started or resolved in [start, end) without a row.
+
+    Rows are written by the refresh only, so counting both sides by their own start and
+    resolution times tells cheaply whether any is missing; only then are they compared one by
+    one."""
+    window = {"start": db_time(start), "end": db_time(end)}
+    counts = "(SELECT COUNT(*) FROM {table} WHERE {column} >= %(start)s AND {column} < %(end)s)"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT incident_id FROM {FACTS} WHERE stale_at IS NOT NULL")
+        ids = {pk for (pk,) in cursor.fetchall()}
+        cursor.execute(
+            "SELECT "
+            + ", ".join(
+                counts.format(table=table, column=column)
+                for column in ("started_at", "resolved_at")
+                for table in ("postmortems_incident", FACTS)
+            ),
+            window,
+        )
+        started, started_facts, resolved, resolved_facts = cursor.fetchone()
+        if started != started_facts or resolved != resolved_facts:
+            cursor.execute(
+                "SELECT i.id FROM postmortems_incident i "
+                "WHERE ((i.started_at >= %(start)s AND i.started_at < %(end)s) "
+                "OR (i.resolved_at >= %(start)s AND i.resolved_at < %(end)s)) "
+                f"AND NOT EXISTS (SELECT 1 FROM {FACTS} f WHERE f.incident_id = i.id)",
+                window,
+            )
+            ids.update(pk for (pk,) in cursor.fetchall())
+    return sorted(ids)
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    incidents: int
+    months: frozenset[date]  # first days of the months whose figures may have moved
+
+
+def _batches(ids: list[int]) -> list[list[int]]:
+    """Ids in batches of incidents close in start time (ids follow start time only roughly)."""
+    ordered = list(
+        Incident.objects.filter(pk__in=ids).order_by("started_at").values_list("pk", flat=True)
+    )
+    return [ordered[i : i + REFRESH_BATCH] for i in range(0, len(ordered), REFRESH_BATCH)]
+
+
+def _refresh_batch(ids: list[int]) -> set[date]:
+    began = timezone.now()
+    span = Incident.objects.filter(pk__in=ids).order_by("started_at")
+    first, last = span.first(), span.last()
+    if first is None or last is None:
+        return set()
+    params: dict[str, Any] = {
+        "true": True,
+        "window": LOOK_BACK.total_seconds(),
+        "look_back": LOOK_BACK.total_seconds(),
+        "minimum": MIN_COMPARABLE,
+        "now": db_time(timezone.now()),
+        "began": db_time(began),
+    }
+    months: set[date] = set()
+    with transaction.atomic(), connection.cursor() as cursor:
+        batch = f"kpi_batch_{first.pk}"
+        cursor.execute(f"CREATE TEMPORARY TABLE {batch} (id bigint PRIMARY KEY)")
+        try:
+            cursor.executemany(f"INSERT INTO {batch} (id) VALUES (%s)", [(pk,) for pk in ids])
+            cursor.execute(f"ANALYZE {batch}")
+            with failure_modes_table(
+                start=first.started_at - LOOK_BACK, end=last.started_at
+            ) as modes:
+                computed = f"kpi_computed_{first.pk}"
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {computed} AS {_computed_facts_sql(batch, modes)}",
+                    params,
+                )
+            try:
+                cursor.execute(_changed_months_sql(computed), [])
+                for row in cursor.fetchall():
+                    months.update(_month_start(label) for label in row if label)
+                cursor.execute(_upsert_sql(computed), params)
+            finally:
+                cursor.execute(f"DROP TABLE IF EXISTS {computed}")
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {batch}")
+    return months
+
+
+def _month_start(label: str) -> date:
+    year, month = label.split("-")
+    return date(int(year), int(month), 1)
+
+
+def facts_refresh(
+    *,
+    start: datetime,
+    end: datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> Refreshed:
+    """Recompute every stale row, and the missing rows of incidents started or resolved in
+    [start, end). Each batch commits on its own, so an interrupted refresh keeps its work."""
+    ids = _ids_to_refresh(start=start, end=end)
+    months: set[date] = set()
+    batches = _batches(ids) if ids else []
+    for done, batch in enumerate(batches, start=1):
+        months |= _refresh_batch(batch)
+        if progress:
+            progress(done, len(batches))
+    return Refreshed(incidents=len(ids), months=frozenset(months))
+
+
+def _inputs(incident_id: int) -> dict[str, Any] | None:
+    current = (
+        Incident.objects.filter(pk=incident_id)
+        .values("started_at", "resolved_at", "severity", "root_cause_category_id")
+        .first()
+    )
+    if current is None:
+        return None
+    services = Incident.services.through.objects.filter(incident_id=incident_id)
+    ids = sorted(services.values_list("service_id", flat=True))
+    return {
+        "started_at": current["started_at"],
+        "resolved_at": current["resolved_at"],
+        "severity": current["severity"],
+        "category_id": current["root_cause_category_id"],
+        "service_ids": ",".join(str(pk) for pk in ids),
+        "helped": ArticleUse.objects.filter(incident_id=incident_id, helped=True).exists(),
+    }
+
+
+REPEAT_INPUTS = ("started_at", "category_id", "service_ids")
+BASELINE_INPUTS = ("started_at", "resolved_at", "severity", "category_id", "service_ids", "helped")
+
+
+def incident_facts_invalidate(*, incident_id: int) -> int:
+    """Mark stale the facts of an incident that changed and of every incident it can influence:
+    for the repeat rule, incidents of its category (old or new) started in the 180 days after
+    it; for baselines, incidents with help of its severity (old or new) started in the 180 days
+    after it was resolved. Returns how many rows were marked."""
+    now = timezone.now()
+    stored = IncidentFacts.objects.filter(pk=incident_id)
+    marked = stored.update(stale_at=now)
+    current = _inputs(incident_id)
+    if current is None:
+        return marked
+    old = stored.values(*BASELINE_INPUTS).first() or current
+    others = IncidentFacts.objects.exclude(pk=incident_id)
+
+    def changed(inputs: tuple[str, ...]) -> bool:
+        return old is current or any(old[name] != current[name] for name in inputs)
+
+    categories = {old["category_id"], current["category_id"]} - {None}
+    if categories and changed(REPEAT_INPUTS):
+        marked += others.filter(
+            category_id__in=categories,
+            started_at__gt=min(old["started_at"], current["started_at"]),
+            started_at__lte=max(old["started_at"], current["started_at"]) + LOOK_BACK,
+        ).update(stale_at=now)
+    resolved = [moment for moment in (old["resolved_at"], current["resolved_at"]) if moment]
+    if resolved and changed(BASELINE_INPUTS):
+        marked += others.filter(
+            helped=True,
+            severity__in={old["severity"], current["severity"]},
+            started_at__gt=min(resolved),
+            started_at__lte=max(resolved) + LOOK_BACK,
+        ).update(stale_at=now)
+    return marked

@@ -1,0 +1,82 @@
+"""SQL pieces the KPI jobs share (metrics.bulk groups facts, metrics.facts computes them): the
+dialect's spelling of a few things, and temporary tables that live for one computation."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from metrics.kpis import _epoch
+
+_table_numbers = itertools.count()
+
+
+def db_time(moment: datetime) -> Any:
+    """A datetime as this database compares it with stored values."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def month_sql(column: str) -> str:
+    """The UTC calendar month of a timestamp column, as 'YYYY-MM'."""
+    if connection.vendor == "postgresql":
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM')"
+    return f"strftime('%%Y-%%m', {column})"
+
+
+def fence() -> str:
+    """A subquery fence: the planner keeps the subquery whole instead of inlining it."""
+    return "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"
+
+
+def services_of(incident_column: str) -> str:
+    """`= ANY(ARRAY(...))` on PostgreSQL, so the list can drive an index; IN on SQLite."""
+    services = (
+        "SELECT service_id FROM postmortems_incident_services "
+        f"WHERE incident_id = {incident_column}"
+    )
+    if connection.vendor == "postgresql":
+        return f"= ANY(ARRAY({services}))"
+    return f"IN ({services})"
+
+
+@contextmanager
+def temporary_table(select_sql: str, params: Any, *, prefix: str = "kpi_facts") -> Iterator[str]:
+    """A temporary table holding `select_sql`'s rows, dropped on the way out."""
+    name = f"{prefix}_{next(_table_numbers)}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {select_sql}", params)
+        try:
+            yield name
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@contextmanager
+def failure_modes_table(*, start: datetime, end: datetime) -> Iterator[str]:
+    """(service, category, start time, incident) of every categorised incident started in
+    [start, end), indexed for "an incident of this service and category started between t1
+    and t2" — the question the repeat rule asks once per incident. Without it each lookup walks
+    every incident of the category; with it, it is one short index range."""
+    select = (
+        "SELECT ps.service_id AS service_id, i.root_cause_category_id AS category_id, "
+        f"{_epoch('i.started_at')} AS started, i.id AS incident_id "
+        "FROM postmortems_incident i "
+        "JOIN postmortems_incident_services ps ON ps.incident_id = i.id "
+        "WHERE i.root_cause_category_id IS NOT NULL "
+        "AND i.started_at >= %(start)s AND i.started_at < %(end)s"
+    )
+    params = {"start": db_time(start), "end": db_time(end)}
+    with temporary_table(select, params, prefix="kpi_modes") as name:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE INDEX {name}_lookup ON {name} (service_id, category_id, started)"
+            )
+            # Temporary tables have no statistics until analysed; without them PostgreSQL plans
+            # a sequential scan of this table per incident.
+            cursor.execute(f"ANALYZE {name}")
+        yield name
