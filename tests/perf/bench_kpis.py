@@ -4,6 +4,8 @@
         .venv/bin/python tests/perf/bench_kpis.py --incidents 1000000
 
 Seeds synthetic incidents (`seed_incidents --total`) if there are fewer than asked, then times:
+- the refresh of the stored incident facts the figures read (from scratch with --rebuild-facts
+  or on a fresh database; otherwise only what is stale), and what one ordinary change costs,
 - the full recompute (13 months × every scope, as the nightly job runs it),
 - a one-month recompute of the last whole month (what an event enqueues),
 - the raw SQL alone: the per-incident fact queries of one month, without writing snapshots,
@@ -36,19 +38,48 @@ def timed(function, *args, **kwargs) -> tuple[float, object]:  # type: ignore[no
     return (time.perf_counter() - started) * 1000, result
 
 
-def raw_fact_queries_ms(period) -> float:  # type: ignore[no-untyped-def]
-    """The SQL alone of a one-month recompute: every KPI's per-incident facts and their GROUP
-    BYs for every scope, in one transaction as the job runs them, with no snapshot written."""
+def raw_fact_queries_ms(*periods) -> float:  # type: ignore[no-untyped-def]
+    """The SQL alone of recomputing `periods`: every KPI's per-incident rows and their GROUP
+    BYs for every scope, in one transaction per month as the job runs them, with no snapshot
+    written (the stored incident facts are fresh, as after the job's refresh)."""
     from django.db import transaction
 
     from metrics import bulk
     from metrics.services import _computing
 
     started = time.perf_counter()
-    with transaction.atomic():
-        for _, compute in _computing(bulk.BULK):
-            compute(period=period)
+    for period in periods:
+        with transaction.atomic():
+            for _, compute in _computing(bulk.BULK):
+                compute(period=period)
     return (time.perf_counter() - started) * 1000
+
+
+def facts_event_ms(last_month):  # type: ignore[no-untyped-def]
+    """What one ordinary change costs: an article use marked helpful on an incident resolved
+    three days before the end of last month — mark the facts it can influence stale, then the
+    recompute of its month, which refreshes them. Rolled back afterwards."""
+    from django.db import transaction
+
+    from metrics.facts import incident_facts_invalidate
+    from metrics.services import kpi_period_recompute
+    from postmortems.models import ArticleUse, Incident
+
+    day = last_month.end_at - timedelta(days=3)
+    incident = (
+        Incident.objects.filter(resolved_at__gte=day, resolved_at__lt=day + timedelta(days=1))
+        .exclude(article_uses__helped=True)
+        .filter(article_uses__isnull=False)
+        .first()
+    )
+    if incident is None:
+        return None
+    with transaction.atomic():
+        ArticleUse.objects.filter(incident=incident).update(helped=True)
+        mark_ms, marked = timed(incident_facts_invalidate, incident_id=incident.pk)
+        recompute_ms, _ = timed(kpi_period_recompute, period=last_month)
+        transaction.set_rollback(True)
+    return mark_ms, marked, recompute_ms
 
 
 def main() -> None:
@@ -56,6 +87,11 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--smoke", action="store_true", help="300 incidents, few runs (CI)")
+    parser.add_argument(
+        "--rebuild-facts",
+        action="store_true",
+        help="mark every stored incident fact stale first, to time building them from scratch",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.incidents, args.runs = 300, 3
@@ -72,8 +108,15 @@ def main() -> None:
     from django.utils import timezone
 
     from kbsite.errors import InvalidInput  # noqa: F401 - settles app loading order
-    from metrics.periods import month_period
-    from metrics.services import kpi_period_recompute, kpi_recent_recompute
+    from metrics.facts import facts_refresh
+    from metrics.models import IncidentFacts
+    from metrics.periods import month_period, recent_months
+    from metrics.services import (
+        FULL_RECOMPUTE_MONTHS,
+        facts_horizon,
+        kpi_period_recompute,
+        kpi_recent_recompute,
+    )
     from postmortems.models import Incident
     from postmortems.similar import incident_similar_for_user
     from tests.kbsite.factories import UserFactory
@@ -92,9 +135,16 @@ def main() -> None:
     # The last whole month: the current one holds only the days so far, which would flatter it.
     this_month = month_period(timezone.now().date())
     last_month = month_period(this_month.start - timedelta(days=1))
+    periods = recent_months(today=this_month.start, count=FULL_RECOMPUTE_MONTHS)
+    if args.rebuild_facts:
+        IncidentFacts.objects.update(stale_at=timezone.now())
+    start, end = facts_horizon(periods)
+    facts_ms, refreshed = timed(facts_refresh, start=start, end=end)
     full_ms, _ = timed(kpi_recent_recompute)
+    full_raw_ms = raw_fact_queries_ms(*periods)
     month_ms = [timed(kpi_period_recompute, period=last_month)[0] for _ in range(3)]
     raw_ms = [raw_fact_queries_ms(last_month) for _ in range(3)]
+    event = facts_event_ms(last_month)
 
     admin = UserFactory(username="bench-admin", roles=["admin"], is_superuser=True)
     recent = list(
@@ -120,8 +170,18 @@ def main() -> None:
         assert response.status_code == 200, response.status_code  # type: ignore[attr-defined]
         dashboard_ms.append(elapsed)
 
+    print(
+        f"incident facts refreshed before the runs: {refreshed.incidents} "  # type: ignore[attr-defined]
+        f"in {facts_ms / 1000:.1f} s (all of them only when built from scratch)"
+    )
+    if event is not None:
+        mark_ms, marked, recompute_ms = event
+        print(
+            f"one change (help marked 3 days after resolution): {marked} facts marked stale in "
+            f"{mark_ms:.1f} ms; the recompute of its month, refreshing them, {recompute_ms:.1f} ms"
+        )
     rows = [
-        ("full recompute (13 months × every scope)", full_ms, None),
+        ("full recompute (13 months × every scope)", full_ms, full_raw_ms),
         (
             f"one-month recompute ({last_month.label})",
             statistics.median(month_ms),

@@ -36,6 +36,7 @@ def test_kpi_benchmark_reports_every_figure(tmp_path):
     lines = done.stdout.splitlines()
     assert "300 incidents on sqlite" in lines
     for label in (
+        "incident facts refreshed before the runs: ",
         "full recompute (13 months × every scope)",
         "one-month recompute (",
         "similar incidents p50 / p95",
