@@ -11,7 +11,8 @@ per-figure definitions in metrics.kpis use, in batches of incidents close in tim
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,13 +22,12 @@ from django.utils import timezone
 
 from metrics.kpis import LOOK_BACK, MIN_COMPARABLE, _epoch, _helped, _time_saved_sql
 from metrics.models import IncidentFacts
-from metrics.sql import db_time, failure_modes_table, month_sql, services_of
+from metrics.sql import db_time, failure_modes_table, month_sql, services_of, temporary_table
 from postmortems.models import ArticleUse, Incident
 
 FACTS = IncidentFacts._meta.db_table
-# Incidents refreshed per statement: the baseline pairs each target with hundreds of comparable
-# incidents, so a batch bounds the memory one statement needs; batches follow start time, so
-# each reads a narrow window of history.
+# Incidents refreshed per transaction: a batch bounds what one statement holds, commits its
+# work, and is one step of the progress bar.
 REFRESH_BATCH = 5000
 _COLUMNS = (
     "incident_id, started_at, resolved_at, severity, team_id, category_id, service_ids, helped, "
@@ -61,23 +61,88 @@ def _rule_match_sql(modes: str) -> str:
     )
 
 
-def _computed_facts_sql(batch: str, modes: str) -> str:
+def _baselines_sql(batch: str, pool: str, pool_services: str) -> str:
+    """PostgreSQL: (id, baseline) of each resolved incident of `batch` with a helpful use.
+
+    The same comparable incidents and tiers as metrics.kpis._time_saved_sql, computed one
+    target at a time: each target reads its comparable incidents as one range of an index on
+    (service, severity, resolution time) and takes their median there, instead of pairing every
+    target with every comparable incident and sorting millions of pairs. A wider tier is read
+    only when the narrower one found fewer than three. percentile_cont(0.5) is the median with
+    an even count's middle two averaged, as the definition says.
+    """
+    window = "c.resolved >= t.started - %(window)s AND c.resolved < t.started"
+    median = "COUNT(*) AS found, percentile_cont(0.5) WITHIN GROUP (ORDER BY c.ttr) AS median"
+    return f"""
+        SELECT t.id,
+               CASE WHEN s1.found >= %(minimum)s THEN s1.median
+                    WHEN s2.found >= %(minimum)s THEN s2.median
+                    WHEN s3.found >= %(minimum)s THEN s3.median END AS baseline
+        FROM (
+            SELECT i.id, i.severity, i.root_cause_category_id AS category_id,
+                   {_epoch("i.started_at")} AS started,
+                   ARRAY(SELECT service_id FROM postmortems_incident_services
+                         WHERE incident_id = i.id) AS services
+            FROM postmortems_incident i JOIN {batch} b ON b.id = i.id
+            WHERE i.resolved_at IS NOT NULL AND {_helped("i.id")}
+        ) t
+        CROSS JOIN LATERAL (
+            SELECT {median} FROM (
+                SELECT c.ttr FROM {pool_services} c
+                WHERE cardinality(t.services) = 1
+                  AND c.service_id = t.services[1] AND c.severity = t.severity AND {window}
+                UNION ALL
+                -- With several services, an incident sharing two of them counts once.
+                SELECT MIN(c.ttr) FROM {pool_services} c
+                WHERE cardinality(t.services) > 1
+                  AND c.service_id = ANY(t.services) AND c.severity = t.severity AND {window}
+                GROUP BY c.id
+            ) c
+        ) s1
+        CROSS JOIN LATERAL (
+            SELECT {median} FROM {pool} c
+            WHERE s1.found < %(minimum)s
+              AND c.severity = t.severity AND c.category_id = t.category_id AND {window}
+        ) s2
+        CROSS JOIN LATERAL (
+            SELECT {median} FROM {pool} c
+            WHERE s1.found < %(minimum)s AND s2.found < %(minimum)s
+              AND c.severity = t.severity AND {window}
+        ) s3
+    """
+
+
+@dataclass(frozen=True)
+class _Comparisons:
+    """The temporary tables a refresh compares incidents with, built once for all batches."""
+
+    modes: str  # (service, category, start, incident), for the repeat rule
+    pool: str | None = None  # PostgreSQL: incidents without help that resolved in the window
+    pool_services: str | None = None  # the same, one row per service
+
+
+def _computed_facts_sql(batch: str, tables: _Comparisons) -> str:
     """Each incident of `batch` (a table of ids) with its facts, as IncidentFacts holds them."""
-    targets = f"t.id IN (SELECT id FROM {batch}) AND {_helped('t.id')}"
+    if tables.pool and tables.pool_services:
+        prefix = ""
+        baselines = f"({_baselines_sql(batch, tables.pool, tables.pool_services)})"
+    else:
+        prefix = _time_saved_sql(f"t.id IN (SELECT id FROM {batch}) AND {_helped('t.id')}")
+        baselines = "result"
     return (
-        _time_saved_sql(targets) + f"SELECT i.id AS incident_id, i.started_at AS started_at, "
+        prefix + f"SELECT i.id AS incident_id, i.started_at AS started_at, "
         "i.resolved_at AS resolved_at, i.severity AS severity, i.team_id AS team_id, "
         "i.root_cause_category_id AS category_id, "
         f"{_service_ids_sql('i.id')} AS service_ids, "
         f"CASE WHEN {_helped('i.id')} THEN 1 ELSE 0 END AS helped, "
         "CASE WHEN i.repeat_of_id IS NOT NULL OR ("
-        f"i.root_cause_category_id IS NOT NULL AND {_rule_match_sql(modes)}) "
+        f"i.root_cause_category_id IS NOT NULL AND {_rule_match_sql(tables.modes)}) "
         "THEN 1 ELSE 0 END AS is_repeat, "
         f"CASE WHEN i.resolved_at IS NULL THEN NULL "
         f"ELSE {_epoch('i.resolved_at')} - {_epoch('i.started_at')} END AS ttr_seconds, "
         "r.baseline AS baseline_seconds "
         f"FROM postmortems_incident i JOIN {batch} b ON b.id = i.id "
-        "LEFT JOIN result r ON r.id = i.id"
+        f"LEFT JOIN {baselines} r ON r.id = i.id"
     )
 
 
@@ -157,20 +222,59 @@ class Refreshed:
     months: frozenset[date]  # first days of the months whose figures may have moved
 
 
-def _batches(ids: list[int]) -> list[list[int]]:
-    """Ids in batches of incidents close in start time (ids follow start time only roughly)."""
-    ordered = list(
-        Incident.objects.filter(pk__in=ids).order_by("started_at").values_list("pk", flat=True)
-    )
-    return [ordered[i : i + REFRESH_BATCH] for i in range(0, len(ordered), REFRESH_BATCH)]
+def _in_start_order(ids: list[int]) -> list[tuple[int, datetime]]:
+    """(id, start) of the incidents, by start: batches then cover narrow windows of history."""
+    rows = Incident.objects.filter(pk__in=ids).order_by("started_at", "pk")
+    return list(rows.values_list("pk", "started_at"))
 
 
-def _refresh_batch(ids: list[int]) -> set[date]:
-    began = timezone.now()
-    span = Incident.objects.filter(pk__in=ids).order_by("started_at")
-    first, last = span.first(), span.last()
-    if first is None or last is None:
-        return set()
+@contextmanager
+def _comparisons(*, first: datetime, last: datetime) -> Iterator[_Comparisons]:
+    """Everything the incidents started in [first, last] are compared with: incidents started
+    in the 180 days before (the repeat rule) and, on PostgreSQL, incidents without help
+    resolved in the 180 days before (baselines), indexed for one range per incident."""
+    with failure_modes_table(start=first - LOOK_BACK, end=last) as modes:
+        if connection.vendor != "postgresql":
+            yield _Comparisons(modes=modes)
+            return
+        params = {
+            "true": True,
+            "since": db_time(first - LOOK_BACK),
+            "until": db_time(last),
+        }
+        pool_sql = (
+            "SELECT c.id, c.severity, c.root_cause_category_id AS category_id, "
+            f"{_epoch('c.resolved_at')} AS resolved, "
+            f"{_epoch('c.resolved_at')} - {_epoch('c.started_at')} AS ttr "
+            "FROM postmortems_incident c "
+            "WHERE c.resolved_at >= %(since)s AND c.resolved_at < %(until)s "
+            f"AND NOT {_helped('c.id')}"
+        )
+        with temporary_table(pool_sql, params, prefix="kpi_pool") as pool:
+            services_sql = (
+                "SELECT s.service_id, p.severity, p.resolved, p.ttr, p.id "
+                f"FROM {pool} p JOIN postmortems_incident_services s ON s.incident_id = p.id "
+                "ORDER BY s.service_id, p.severity, p.resolved"
+            )
+            with (
+                temporary_table(services_sql, {}, prefix="kpi_pool_services") as pool_services,
+                connection.cursor() as cursor,
+            ):
+                for table, columns in (
+                    (pool_services, "service_id, severity, resolved) INCLUDE (ttr, id"),
+                    (pool, "severity, category_id, resolved) INCLUDE (ttr"),
+                    (pool, "severity, resolved) INCLUDE (ttr"),
+                ):
+                    cursor.execute(f"CREATE INDEX ON {table} ({columns})")
+                for table in (pool, pool_services):
+                    # VACUUM marks the pages all-visible, so each target's range is read from
+                    # the index alone; it cannot run inside a transaction, where ANALYZE must do.
+                    analyse = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+                    cursor.execute(f"{analyse} {table}")
+                yield _Comparisons(modes=modes, pool=pool, pool_services=pool_services)
+
+
+def _refresh_batch(ids: list[int], tables: _Comparisons, *, began: datetime) -> set[date]:
     params: dict[str, Any] = {
         "true": True,
         "window": LOOK_BACK.total_seconds(),
@@ -181,27 +285,22 @@ def _refresh_batch(ids: list[int]) -> set[date]:
     }
     months: set[date] = set()
     with transaction.atomic(), connection.cursor() as cursor:
-        batch = f"kpi_batch_{first.pk}"
+        batch = f"kpi_batch_{ids[0]}"
         cursor.execute(f"CREATE TEMPORARY TABLE {batch} (id bigint PRIMARY KEY)")
+        computed = f"kpi_computed_{ids[0]}"
         try:
             cursor.executemany(f"INSERT INTO {batch} (id) VALUES (%s)", [(pk,) for pk in ids])
             cursor.execute(f"ANALYZE {batch}")
-            with failure_modes_table(
-                start=first.started_at - LOOK_BACK, end=last.started_at
-            ) as modes:
-                computed = f"kpi_computed_{first.pk}"
-                cursor.execute(
-                    f"CREATE TEMPORARY TABLE {computed} AS {_computed_facts_sql(batch, modes)}",
-                    params,
-                )
-            try:
-                cursor.execute(_changed_months_sql(computed), [])
-                for row in cursor.fetchall():
-                    months.update(_month_start(label) for label in row if label)
-                cursor.execute(_upsert_sql(computed), params)
-            finally:
-                cursor.execute(f"DROP TABLE IF EXISTS {computed}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {computed} AS {_computed_facts_sql(batch, tables)}",
+                params,
+            )
+            cursor.execute(_changed_months_sql(computed), [])
+            for row in cursor.fetchall():
+                months.update(_month_start(label) for label in row if label)
+            cursor.execute(_upsert_sql(computed), params)
         finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {computed}")
             cursor.execute(f"DROP TABLE IF EXISTS {batch}")
     return months
 
@@ -219,14 +318,19 @@ def facts_refresh(
 ) -> Refreshed:
     """Recompute every stale row, and the missing rows of incidents started or resolved in
     [start, end). Each batch commits on its own, so an interrupted refresh keeps its work."""
-    ids = _ids_to_refresh(start=start, end=end)
+    # Taken before anything is read: a row marked stale after this stays stale.
+    began = timezone.now()
+    ordered = _in_start_order(_ids_to_refresh(start=start, end=end))
     months: set[date] = set()
-    batches = _batches(ids) if ids else []
-    for done, batch in enumerate(batches, start=1):
-        months |= _refresh_batch(batch)
-        if progress:
-            progress(done, len(batches))
-    return Refreshed(incidents=len(ids), months=frozenset(months))
+    if not ordered:
+        return Refreshed(incidents=0, months=frozenset())
+    batches = [ordered[i : i + REFRESH_BATCH] for i in range(0, len(ordered), REFRESH_BATCH)]
+    with _comparisons(first=ordered[0][1], last=ordered[-1][1]) as tables:
+        for done, batch in enumerate(batches, start=1):
+            months |= _refresh_batch([pk for pk, _ in batch], tables, began=began)
+            if progress:
+                progress(done, len(batches))
+    return Refreshed(incidents=len(ordered), months=frozenset(months))
 
 
 def _inputs(incident_id: int) -> dict[str, Any] | None:
