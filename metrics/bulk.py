@@ -16,10 +16,9 @@ from datetime import date
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from kbsite.models import Service, Team
-from knowledge.models import ArticleState
 from metrics.kpis import (
     LOOK_BACK,
     KpiResult,
@@ -27,12 +26,13 @@ from metrics.kpis import (
     lessons_severities,
     ratio,
 )
-from metrics.models import IncidentFacts
+from metrics.models import IncidentFacts, IncidentFactService
 from metrics.periods import SEVERITIES, Period, Scope
-from metrics.sql import db_time, failure_modes_table, month_sql, services_of, temporary_table
-from postmortems.models import Finding, Incident, PostmortemState
+from metrics.sql import db_time, month_sql, temporary_table
+from postmortems.models import Incident
 
 FACTS = IncidentFacts._meta.db_table
+MODES = IncidentFactService._meta.db_table
 
 # (kind, the SQL that names the scope's slug, the joins it needs)
 SCOPE_GROUPS = [
@@ -119,17 +119,20 @@ def _month_key(period: Period) -> str:
 
 
 def bulk_lessons_documented(*, period: Period) -> dict[str, KpiResult]:
-    documented = Finding.objects.filter(
-        postmortem__incident_id=OuterRef("pk"),
-        postmortem__state=PostmortemState.PUBLISHED,
-        article__isnull=False,
+    severities = lessons_severities()
+    params: dict[str, Any] = {"start": db_time(period.start_at), "end": db_time(period.end_at)}
+    params.update({f"severity_{n}": severity for n, severity in enumerate(severities)})
+    documented = "CASE WHEN f.documented THEN 1 ELSE 0 END"
+    # Incidents resolved in the period with a severity that requires a postmortem; flag = its
+    # postmortem is published with a finding linked to, or spawning, an article (IncidentFacts).
+    select = (
+        f"SELECT f.incident_id AS id, {month_sql('f.resolved_at')} AS month, "
+        "f.team_id AS team_id, f.severity AS severity, 1 AS counted, "
+        f"{documented} AS flag, {documented} AS amount FROM {FACTS} f "
+        "WHERE f.resolved_at >= %(start)s AND f.resolved_at < %(end)s AND f.severity IN ("
+        + ", ".join(f"%(severity_{n})s" for n in range(len(severities)))
+        + ")"
     )
-    incidents = Incident.objects.filter(
-        resolved_at__gte=period.start_at,
-        resolved_at__lt=period.end_at,
-        severity__in=lessons_severities(),
-    ).annotate(documented=Exists(documented))
-    select, params = _facts_from_queryset(incidents, month_of="resolved_at", flag="documented")
     with temporary_table(select, params) as table:
         groups = _grouped(table)
     month = _month_key(period)
@@ -166,9 +169,7 @@ def bulk_repeat_rate(*, period: Period) -> dict[str, KpiResult]:
     params = {"start": db_time(window.start_at), "end": db_time(period.end_at)}
     with temporary_table(_repeat_facts_sql(), params) as table:
         groups = _grouped(table)
-    # Recurrence asks about the period's incidents only: a repeat of an earlier one in the period.
-    with failure_modes_table(start=period.start_at, end=period.end_at) as modes:
-        recurrence = bulk_recurrence(period=period, modes=modes)
+    recurrence = bulk_recurrence(period=period)
     month = _month_key(period)
     baseline_months = {f"{day:%Y-%m}" for day in _month_starts(window.start, window.end)}
     empty = Group(rows=0, counted=0, amount=0, ids=[], numerator_ids=[], sums={})
@@ -214,41 +215,56 @@ def _empty_recurrence() -> dict[str, dict[str, int]]:
     }
 
 
-def bulk_recurrence(*, period: Period, modes: str) -> dict[str, dict[str, dict[str, int]]]:
+def bulk_recurrence(*, period: Period) -> dict[str, dict[str, dict[str, int]]]:
     """The with/without-article recurrence split of metrics.kpis, for every scope at once.
 
     At risk: categorised incidents started in the 180 days before the period; counted = their
     postmortem had produced a published article before the period; flag = an incident of the
     period repeats them (same category, a shared service, within 180 days, not rejected).
+
+    Read from the stored failure modes (IncidentFactService): an at-risk incident recurred when
+    the first incident of the period with its service and category started within 180 days of
+    it. That first incident stands for all of them unless a pair was rejected, so an at-risk
+    incident named in a rejection is checked against each incident of the period instead.
     """
-    had_article = (
-        "EXISTS (SELECT 1 FROM postmortems_finding f "
-        "JOIN postmortems_postmortem pm ON pm.id = f.postmortem_id "
-        "JOIN knowledge_article a ON a.id = f.article_id "
-        "WHERE pm.incident_id = e.id AND a.state = %(published)s AND a.published_at < %(start)s)"
+    rejected = (
+        "EXISTS (SELECT 1 FROM postmortems_repeatrejection r WHERE r.earlier_id = m.incident_id)"
     )
-    recurred = (
-        f"EXISTS (SELECT 1 FROM {modes} later WHERE later.service_id {services_of('e.id')} "
-        "AND later.category_id = e.root_cause_category_id "
-        "AND later.started >= %(start_epoch)s AND later.started < %(end_epoch)s "
-        f"AND later.started < {_epoch('e.started_at')} + %(look_back)s "
-        "AND NOT EXISTS (SELECT 1 FROM postmortems_repeatrejection r "
-        "WHERE r.incident_id = later.incident_id AND r.earlier_id = e.id))"
-    )
-    select = (
-        "SELECT e.id AS id, 'x' AS month, e.team_id AS team_id, e.severity AS severity, "
-        f"CASE WHEN {had_article} THEN 1 ELSE 0 END AS counted, "
-        f"CASE WHEN {recurred} THEN 1 ELSE 0 END AS flag, 1 AS amount "
-        "FROM postmortems_incident e "
-        "WHERE e.root_cause_category_id IS NOT NULL "
-        "AND e.started_at >= %(risk_start)s AND e.started_at < %(start)s"
-    )
+    in_reach = f"{_epoch('{later}')} < {_epoch('m.started_at')} + %(look_back)s"
+    at_risk = "m.started_at >= %(risk_start)s AND m.started_at < %(start)s"
+    select = f"""
+        WITH first_in_period AS (
+            SELECT service_id, category_id, MIN(started_at) AS started_at FROM {MODES}
+            WHERE started_at >= %(start)s AND started_at < %(end)s
+            GROUP BY service_id, category_id
+        ),
+        recurred AS (
+            SELECT m.incident_id FROM {MODES} m
+            JOIN first_in_period p
+              ON p.service_id = m.service_id AND p.category_id = m.category_id
+            WHERE {at_risk} AND NOT {rejected} AND {in_reach.format(later="p.started_at")}
+            UNION
+            SELECT m.incident_id FROM {MODES} m
+            WHERE {at_risk} AND {rejected} AND EXISTS (
+                SELECT 1 FROM {MODES} l
+                WHERE l.service_id = m.service_id AND l.category_id = m.category_id
+                  AND l.started_at >= %(start)s AND l.started_at < %(end)s
+                  AND {in_reach.format(later="l.started_at")}
+                  AND NOT EXISTS (SELECT 1 FROM postmortems_repeatrejection r
+                                  WHERE r.incident_id = l.incident_id
+                                    AND r.earlier_id = m.incident_id))
+        )
+        SELECT e.incident_id AS id, 'x' AS month, e.team_id AS team_id, e.severity AS severity,
+               CASE WHEN e.knowledge_since < %(start)s THEN 1 ELSE 0 END AS counted,
+               CASE WHEN r.incident_id IS NULL THEN 0 ELSE 1 END AS flag, 1 AS amount
+        FROM {FACTS} e LEFT JOIN recurred r ON r.incident_id = e.incident_id
+        WHERE e.category_id IS NOT NULL
+          AND e.started_at >= %(risk_start)s AND e.started_at < %(start)s
+    """
     params = {
-        "published": ArticleState.PUBLISHED.value,
         "start": db_time(period.start_at),
+        "end": db_time(period.end_at),
         "risk_start": db_time(period.start_at - LOOK_BACK),
-        "start_epoch": period.start_at.timestamp(),
-        "end_epoch": period.end_at.timestamp(),
         "look_back": LOOK_BACK.total_seconds(),
     }
     split: dict[str, dict[str, dict[str, int]]] = {}

@@ -20,18 +20,20 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from knowledge.models import ArticleState
 from metrics.kpis import LOOK_BACK, MIN_COMPARABLE, _epoch, _helped, _time_saved_sql
-from metrics.models import IncidentFacts
+from metrics.models import IncidentFacts, IncidentFactService
 from metrics.sql import db_time, failure_modes_table, month_sql, services_of, temporary_table
-from postmortems.models import ArticleUse, Incident
+from postmortems.models import ArticleUse, Finding, Incident, PostmortemState
 
 FACTS = IncidentFacts._meta.db_table
+MODES = IncidentFactService._meta.db_table
 # Incidents refreshed per transaction: a batch bounds what one statement holds, commits its
 # work, and is one step of the progress bar.
 REFRESH_BATCH = 5000
 _COLUMNS = (
     "incident_id, started_at, resolved_at, severity, team_id, category_id, service_ids, helped, "
-    "is_repeat, ttr_seconds, baseline_seconds"
+    "is_repeat, ttr_seconds, baseline_seconds, documented, knowledge_since"
 )
 
 
@@ -121,6 +123,23 @@ class _Comparisons:
     pool_services: str | None = None  # the same, one row per service
 
 
+# metrics.kpis.kpi_lessons_documented's test, for one incident i.
+_DOCUMENTED = (
+    "EXISTS (SELECT 1 FROM postmortems_postmortem pm "
+    "JOIN postmortems_finding f ON f.postmortem_id = pm.id "
+    "WHERE pm.incident_id = i.id AND pm.state = %(postmortem_published)s "
+    "AND f.article_id IS NOT NULL)"
+)
+# The first publication of an article its postmortem's findings link that is published now:
+# metrics.kpis' "had a published article before the period began" is knowledge_since < start.
+_KNOWLEDGE_SINCE = (
+    "(SELECT MIN(a.published_at) FROM postmortems_postmortem pm "
+    "JOIN postmortems_finding f ON f.postmortem_id = pm.id "
+    "JOIN knowledge_article a ON a.id = f.article_id "
+    "WHERE pm.incident_id = i.id AND a.state = %(article_published)s)"
+)
+
+
 def _computed_facts_sql(batch: str, tables: _Comparisons) -> str:
     """Each incident of `batch` (a table of ids) with its facts, as IncidentFacts holds them."""
     if tables.pool and tables.pool_services:
@@ -140,7 +159,9 @@ def _computed_facts_sql(batch: str, tables: _Comparisons) -> str:
         "THEN 1 ELSE 0 END AS is_repeat, "
         f"CASE WHEN i.resolved_at IS NULL THEN NULL "
         f"ELSE {_epoch('i.resolved_at')} - {_epoch('i.started_at')} END AS ttr_seconds, "
-        "r.baseline AS baseline_seconds "
+        "r.baseline AS baseline_seconds, "
+        f"CASE WHEN {_DOCUMENTED} THEN 1 ELSE 0 END AS documented, "
+        f"{_KNOWLEDGE_SINCE} AS knowledge_since "
         f"FROM postmortems_incident i JOIN {batch} b ON b.id = i.id "
         f"LEFT JOIN {baselines} r ON r.id = i.id"
     )
@@ -157,7 +178,8 @@ def _upsert_sql(source: str) -> str:
     return (
         f"INSERT INTO {FACTS} ({_COLUMNS}, computed_at, stale_at) "
         "SELECT incident_id, started_at, resolved_at, severity, team_id, category_id, "
-        "service_ids, helped = 1, is_repeat = 1, ttr_seconds, baseline_seconds, %(now)s, NULL "
+        "service_ids, helped = 1, is_repeat = 1, ttr_seconds, baseline_seconds, documented = 1, "
+        "knowledge_since, %(now)s, NULL "
         # `WHERE 1 = 1`: SQLite needs it to read ON CONFLICT as the upsert, not a join clause.
         f"FROM {source} WHERE 1 = 1 "
         f"ON CONFLICT (incident_id) DO UPDATE SET {updates}, stale_at = CASE "
@@ -173,7 +195,9 @@ def _changed_months_sql(source: str) -> str:
         "OR o.service_ids <> n.service_ids OR o.helped <> (n.helped = 1) "
         "OR o.started_at <> n.started_at "
         "OR COALESCE(o.resolved_at, o.started_at) <> COALESCE(n.resolved_at, n.started_at) "
-        "OR COALESCE(o.baseline_seconds, -1) <> COALESCE(n.baseline_seconds, -1)"
+        "OR COALESCE(o.baseline_seconds, -1) <> COALESCE(n.baseline_seconds, -1) "
+        "OR o.documented <> (n.documented = 1) "
+        "OR COALESCE(o.knowledge_since, o.started_at) <> COALESCE(n.knowledge_since, n.started_at)"
     )
     return (
         f"SELECT {month_sql('n.started_at')}, {month_sql('n.resolved_at')}, "
@@ -280,6 +304,8 @@ def _refresh_batch(ids: list[int], tables: _Comparisons, *, began: datetime) -> 
         "window": LOOK_BACK.total_seconds(),
         "look_back": LOOK_BACK.total_seconds(),
         "minimum": MIN_COMPARABLE,
+        "postmortem_published": PostmortemState.PUBLISHED.value,
+        "article_published": ArticleState.PUBLISHED.value,
         "now": db_time(timezone.now()),
         "began": db_time(began),
     }
@@ -299,6 +325,14 @@ def _refresh_batch(ids: list[int], tables: _Comparisons, *, began: datetime) -> 
             for row in cursor.fetchall():
                 months.update(_month_start(label) for label in row if label)
             cursor.execute(_upsert_sql(computed), params)
+            cursor.execute(f"DELETE FROM {MODES} WHERE incident_id IN (SELECT id FROM {batch})")
+            cursor.execute(
+                f"INSERT INTO {MODES} (incident_id, service_id, category_id, started_at) "
+                "SELECT n.incident_id, s.service_id, n.category_id, n.started_at "
+                f"FROM {computed} n "
+                "JOIN postmortems_incident_services s ON s.incident_id = n.incident_id "
+                "WHERE n.category_id IS NOT NULL"
+            )
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {computed}")
             cursor.execute(f"DROP TABLE IF EXISTS {batch}")
@@ -390,3 +424,10 @@ def incident_facts_invalidate(*, incident_id: int) -> int:
             started_at__lte=max(resolved) + LOOK_BACK,
         ).update(stale_at=now)
     return marked
+
+
+def article_facts_invalidate(*, article_id: int) -> int:
+    """Mark stale the facts of the incidents whose postmortem's findings link the article (its
+    publication decides whether their failure modes had knowledge). Returns how many."""
+    linked = Finding.objects.filter(article_id=article_id).values("postmortem__incident_id")
+    return IncidentFacts.objects.filter(pk__in=linked).update(stale_at=timezone.now())

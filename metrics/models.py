@@ -107,6 +107,11 @@ class IncidentFacts(models.Model):
     is_repeat = models.BooleanField(default=False)  # `repeat_of` set, or a match by the rule
     ttr_seconds = models.FloatField(null=True, blank=True)
     baseline_seconds = models.FloatField(null=True, blank=True)  # only for helped incidents
+    # Its postmortem is published with a finding linked to, or spawning, an article.
+    documented = models.BooleanField(default=False)
+    # When the first article its postmortem's findings link, and that is published now, was
+    # published: a failure mode "had knowledge" in a period that starts after this.
+    knowledge_since = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
     # Set when an input may have changed; a refresh clears it unless it was set again meanwhile.
     stale_at = models.DateTimeField(null=True, blank=True)
@@ -124,3 +129,33 @@ class IncidentFacts(models.Model):
 
     def __str__(self) -> str:
         return f"facts of incident {self.incident_id}"
+
+
+class IncidentFactService(models.Model):
+    """One (service, category) failure mode of a categorised incident, as its facts were last
+    computed: what the recurrence split groups (did an incident of the period repeat a failure
+    mode of the 180 days before?) without joining every incident to its services each time."""
+
+    facts = models.ForeignKey(
+        IncidentFacts, on_delete=models.CASCADE, db_column="incident_id", related_name="modes"
+    )
+    service_id = models.IntegerField()
+    category_id = models.IntegerField()
+    started_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facts", "service_id"], name="incident_fact_service_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["started_at"], name="incident_fact_service_started"),
+            models.Index(
+                fields=["service_id", "category_id", "started_at"],
+                name="incident_fact_service_mode",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.facts_id}: service {self.service_id}"

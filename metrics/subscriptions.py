@@ -29,8 +29,22 @@ def on_article_use_recorded(*, incident_id: int, **_: Any) -> None:
     _enqueue_for_incident(incident_id)
 
 
+def on_findings_changed(*, incident_id: int, **_: Any) -> None:
+    _enqueue_for_incident(incident_id)
+
+
+def on_article_changed(*, article_id: int, **_: Any) -> None:
+    """Published or archived: the incidents whose findings link it had knowledge, or not."""
+    from metrics.tasks import article_changed
+
+    article_changed.delay(article_id=article_id)
+
+
 def subscribe_all() -> None:
     events.subscribe("incident.resolved", on_incident_changed)
     events.subscribe("incident.updated", on_incident_changed)
     events.subscribe("postmortem.published", on_postmortem_published)
     events.subscribe("article_use.recorded", on_article_use_recorded)
+    events.subscribe("postmortem.findings_changed", on_findings_changed)
+    events.subscribe("article.published", on_article_changed)
+    events.subscribe("article.archived", on_article_changed)

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from metrics.facts import incident_facts_invalidate
+from metrics.facts import article_facts_invalidate, incident_facts_invalidate
 from metrics.models import RecomputeRun
 from metrics.periods import month_period
 from metrics.services import (
@@ -119,3 +119,20 @@ def recompute_recent(*, run_id: int | None = None) -> int:
     if run is not None:
         recompute_run_finish(run=run)
     return count
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
+def article_changed(*, article_id: int) -> None:
+    """An article was published or archived: mark stale the facts of the incidents whose
+    findings link it, then queue this month's recompute; its refresh queues the other months
+    whose figures moved."""
+    if article_facts_invalidate(article_id=article_id):
+        enqueue_period_recompute(day=timezone.now().date())

@@ -150,7 +150,7 @@ def article_archive(
 ) -> Article:
     """Any live article → archived: kept and readable, no longer offered as current."""
     _require_reviewer(user, "archive articles")
-    return _transition(
+    archived = _transition(
         article=article,
         user=user,
         action="archived",
@@ -160,6 +160,9 @@ def article_archive(
         comment=_comment(comment),
         state=ArticleState.ARCHIVED,
     )
+    # No longer published: the KPIs that ask "was there knowledge?" must hear of it.
+    emit("article.archived", article_id=archived.pk)
+    return archived
 
 
 def article_restore(*, article: Article, user: Any, expected_version: int | None = None) -> Article:

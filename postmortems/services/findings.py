@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from kbsite.errors import InvalidInput, StateConflict
+from kbsite.events import emit
 from knowledge.models import Article, KnowledgeType
 from knowledge.permissions import can_view as can_view_article
 from knowledge.services import ArticleContent, article_create
@@ -173,7 +174,7 @@ def finding_add(
         )
         _check_writable(locked, values.get("outcome", ""))
         last = Finding.objects.filter(postmortem=locked).aggregate(last=Max("position"))["last"]
-        return Finding.objects.create(
+        created = Finding.objects.create(
             postmortem=locked,
             text=text,
             kind=kind,
@@ -181,6 +182,17 @@ def finding_add(
             created_by=user,
             **values,
         )
+        _announce(locked)
+        return created
+
+
+def _announce(postmortem: Postmortem) -> None:
+    """Which articles an incident's findings link is part of its record: the KPI jobs listen."""
+    emit(
+        "postmortem.findings_changed",
+        postmortem_id=postmortem.pk,
+        incident_id=postmortem.incident_id,
+    )
 
 
 def finding_update(
@@ -231,6 +243,7 @@ def finding_update(
         if not values:
             return current
         Finding.objects.filter(pk=current.pk).update(**values)
+        _announce(postmortem)
     return Finding.objects.select_related("article").get(pk=finding.pk)
 
 
@@ -244,6 +257,7 @@ def finding_delete(*, finding: Finding, user: Any) -> None:
             reasons=["The findings of a published postmortem are kept as they were published."],
         )
     Finding.objects.filter(pk=finding.pk).delete()
+    _announce(postmortem)
 
 
 def findings_reorder(*, postmortem: Postmortem, user: Any, finding_ids: list[int]) -> None:

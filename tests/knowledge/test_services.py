@@ -812,3 +812,19 @@ def test_two_saves_of_the_same_version_at_once_one_wins(responder, editor):
     assert list(
         ArticleRevision.objects.filter(article=article).values_list("number", flat=True)
     ) == [2, 1]
+
+
+def test_archive_is_announced_once_committed(responder, editor, django_capture_on_commit_callbacks):
+    article = published_article(author=responder)
+    seen: list[int] = []
+
+    def handler(*, article_id: int) -> None:
+        seen.append(article_id)
+
+    events.subscribe("article.archived", handler)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            article_archive(article=article, user=editor)
+    finally:
+        events.unsubscribe("article.archived", handler)
+    assert seen == [article.pk]

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
+from knowledge.models import Article, ArticleState
 from metrics.bulk import BULK, all_scope_keys, empty_result, scope_from_key
 from metrics.facts import facts_refresh
 from metrics.kpis import KPIS
-from metrics.models import KpiSnapshot
+from metrics.models import IncidentFacts, KpiSnapshot
 from metrics.periods import parse_month
 from metrics.services import facts_horizon, kpi_period_recompute
-from tests.metrics.test_kpis import MARCH, repeat_scenario, reuse_scenario  # noqa: F401
+from tests.metrics.scenarios import lessons_scenario
+from tests.metrics.test_kpis import (  # noqa: F401
+    MARCH,
+    repeat_scenario,
+    reuse_scenario,
+)
+from tests.metrics.test_kpis import (
+    test_recurrence_split_by_prior_knowledge as add_prior_knowledge,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +51,12 @@ def test_bulk_repeat_rate_matches(repeat_scenario):  # noqa: F811
 
 def test_bulk_time_saved_matches(reuse_scenario):  # noqa: F811
     assert_bulk_matches_definitions(MARCH)
+
+
+def test_bulk_lessons_documented_matches(payments_team):
+    lessons_scenario(payments_team)
+    assert_bulk_matches_definitions(MARCH)
+    assert BULK["lessons_documented"](period=MARCH)["all"].numerator == 2
 
 
 def test_bulk_on_an_empty_period_is_no_data_everywhere():
@@ -79,3 +95,19 @@ def test_a_run_lost_for_two_hours_no_longer_blocks_a_new_one():
     assert created_fresh and fresh.pk != lost.pk
     lost.refresh_from_db()
     assert (lost.status, lost.is_active) == (RecomputeRun.Status.FAILED, False)
+
+
+def test_bulk_recurrence_with_prior_knowledge_and_a_rejected_pair_matches(
+    repeat_scenario,  # noqa: F811
+):
+    # e1's postmortem links an article published in January; e2 recurred only through i6,
+    # which rejected it (the stored failure modes must not count that pair).
+    add_prior_knowledge(repeat_scenario)
+    assert_bulk_matches_definitions(MARCH)
+    # An article archived since no longer counts as knowledge the failure mode had.
+    article = Article.objects.get(findings__postmortem__incident=repeat_scenario["e1"])
+    Article.objects.filter(pk=article.pk).update(state=ArticleState.ARCHIVED)
+    IncidentFacts.objects.update(stale_at=timezone.now())
+    assert_bulk_matches_definitions(MARCH)
+    with_article = BULK["repeat_rate"](period=MARCH)["all"].extra["recurrence"]["with_article"]
+    assert with_article == {"at_risk": 0, "recurred": 0}

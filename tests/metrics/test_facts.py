@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from knowledge.models import Article
 from metrics import subscriptions
-from metrics.facts import facts_refresh, incident_facts_invalidate
+from metrics.facts import article_facts_invalidate, facts_refresh, incident_facts_invalidate
 from metrics.kpis import KPIS
 from metrics.models import IncidentFacts, KpiSnapshot
 from metrics.periods import ALL, parse_month
@@ -17,7 +18,15 @@ from metrics.services import facts_horizon, kpi_period_recompute
 from postmortems.models import ArticleUse, Incident
 from postmortems.services.article_uses import article_use_record
 from postmortems.services.incidents import incident_reject_repeat, incident_update
-from tests.metrics.test_kpis import MARCH, at, repeat_scenario, reuse_scenario  # noqa: F401
+from tests.metrics.test_kpis import (  # noqa: F401
+    MARCH,
+    at,
+    repeat_scenario,
+    reuse_scenario,
+)
+from tests.metrics.test_kpis import (
+    test_recurrence_split_by_prior_knowledge as add_prior_knowledge,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +167,23 @@ def test_an_incident_event_queues_the_facts_task(
         {"incident_id": repeat_scenario["i1"].pk},
         {"incident_id": repeat_scenario["i2"].pk},
     ]
+
+
+def test_publishing_or_archiving_an_article_marks_the_incidents_that_link_it(
+    repeat_scenario,  # noqa: F811
+    monkeypatch,
+):
+    from metrics import tasks
+
+    add_prior_knowledge(repeat_scenario)  # e1's postmortem links a published article
+    start, end = facts_horizon([MARCH])
+    facts_refresh(start=start, end=end)
+    e1 = repeat_scenario["e1"]
+    assert IncidentFacts.objects.get(pk=e1.pk).knowledge_since == at("2026-01-20 00:00")
+    article = Article.objects.get(findings__postmortem__incident=e1)
+    assert article_facts_invalidate(article_id=article.pk) == 1
+    assert stale_ids() == {e1.pk}
+    queued = []
+    monkeypatch.setattr(tasks.article_changed, "delay", lambda **kwargs: queued.append(kwargs))
+    subscriptions.on_article_changed(article_id=article.pk)
+    assert queued == [{"article_id": article.pk}]

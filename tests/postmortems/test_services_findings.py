@@ -429,3 +429,32 @@ def test_article_use_on_a_restricted_incident_by_outsider(outsider, payments_tea
         )
 
     assert not ArticleUse.objects.exists()
+
+
+def test_every_change_of_findings_is_announced_once_committed(
+    postmortem, responder, django_capture_on_commit_callbacks
+):
+    from kbsite import events
+
+    seen: list[dict] = []
+
+    def handler(**payload) -> None:
+        seen.append(payload)
+
+    events.subscribe("postmortem.findings_changed", handler)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            finding = finding_add(
+                postmortem=postmortem,
+                user=responder,
+                text="Probe checked the wrong port",
+                kind="root_cause",
+                article=published_article(),
+            )
+            finding_update(finding=finding, user=responder, text="Probe checked port 8080")
+            finding_update(finding=finding, user=responder)  # nothing to change: no event
+            finding_delete(finding=finding, user=responder)
+    finally:
+        events.unsubscribe("postmortem.findings_changed", handler)
+    expected = {"postmortem_id": postmortem.pk, "incident_id": postmortem.incident_id}
+    assert seen == [expected, expected, expected]
