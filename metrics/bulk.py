@@ -12,14 +12,13 @@ callers refresh it first. Tests check that both paths agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
 
 from kbsite.models import Service, Team
 from metrics.kpis import (
+    BASELINE_MONTHS,
     LOOK_BACK,
     KpiResult,
     _epoch,
@@ -29,7 +28,6 @@ from metrics.kpis import (
 from metrics.models import IncidentFacts, IncidentFactService
 from metrics.periods import SEVERITIES, Period, Scope
 from metrics.sql import db_time, month_sql, temporary_table
-from postmortems.models import Incident
 
 FACTS = IncidentFacts._meta.db_table
 MODES = IncidentFactService._meta.db_table
@@ -97,23 +95,6 @@ def _grouped(table: str, *, extra_sums: tuple[str, ...] = ()) -> dict[tuple[str,
     return groups
 
 
-def _queryset_sql(queryset: QuerySet[Any]) -> tuple[str, Any]:
-    sql, params = queryset.query.sql_with_params()
-    return sql, params
-
-
-def _facts_from_queryset(
-    queryset: QuerySet[Incident], *, month_of: str, flag: str
-) -> tuple[str, Any]:
-    inner, params = _queryset_sql(queryset.values("pk", "team_id", "severity", month_of, flag))
-    select = (
-        f"SELECT raw.pk AS id, {month_sql('raw.' + month_of)} AS month, raw.team_id AS team_id, "
-        f"raw.severity AS severity, 1 AS counted, CASE WHEN raw.{flag} THEN 1 ELSE 0 END AS flag, "
-        f"CASE WHEN raw.{flag} THEN 1 ELSE 0 END AS amount FROM ({inner}) raw"
-    )
-    return select, params
-
-
 def _month_key(period: Period) -> str:
     return f"{period.start:%Y-%m}"
 
@@ -164,23 +145,40 @@ def _repeat_facts_sql() -> str:
     )
 
 
+def _scope_counts(select_sql: str, params: Any) -> dict[str, tuple[int, int]]:
+    """scope key -> (rows, rows flagged) of `select_sql` (id, team_id, severity, flag), for
+    every kind of scope: the counts alone, where no drill-down is needed."""
+    counts: dict[str, tuple[int, int]] = {}
+    with connection.cursor() as cursor:
+        for kind, key_sql, joins in SCOPE_GROUPS:
+            cursor.execute(
+                f"SELECT {key_sql}, COUNT(*), SUM(f.flag) FROM ({select_sql}) f {joins} GROUP BY 1",
+                params,
+            )
+            for slug, rows, flagged in cursor.fetchall():
+                scope_key = "all" if kind == "all" else f"{kind}:{slug}"
+                counts[scope_key] = (int(rows), int(flagged or 0))
+    return counts
+
+
 def bulk_repeat_rate(*, period: Period) -> dict[str, KpiResult]:
-    window = period.months_before(6)
-    params = {"start": db_time(window.start_at), "end": db_time(period.end_at)}
-    with temporary_table(_repeat_facts_sql(), params) as table:
+    with temporary_table(
+        _repeat_facts_sql(), {"start": db_time(period.start_at), "end": db_time(period.end_at)}
+    ) as table:
         groups = _grouped(table)
+    # The baseline pools the six months before: their counts, without drill-down lists.
+    window = period.months_before(BASELINE_MONTHS)
+    baselines = _scope_counts(
+        _repeat_facts_sql(), {"start": db_time(window.start_at), "end": db_time(window.end_at)}
+    )
     recurrence = bulk_recurrence(period=period)
-    month = _month_key(period)
-    baseline_months = {f"{day:%Y-%m}" for day in _month_starts(window.start, window.end)}
     empty = Group(rows=0, counted=0, amount=0, ids=[], numerator_ids=[], sums={})
     results = {}
     # A scope without incidents this month still has a baseline and a recurrence split.
-    for scope in {scope for _, scope in groups} | set(recurrence):
-        group = groups.get((month, scope), empty)
+    for scope in {scope for _, scope in groups} | set(baselines) | set(recurrence):
+        group = groups.get((_month_key(period), scope), empty)
         repeats, total = len(group.numerator_ids), group.counted
-        in_baseline = [g for (m, s), g in groups.items() if s == scope and m in baseline_months]
-        base_repeats = sum(len(g.numerator_ids) for g in in_baseline)
-        base_total = sum(g.counted for g in in_baseline)
+        base_total, base_repeats = baselines.get(scope, (0, 0))
         rate, baseline = ratio(repeats, total), ratio(base_repeats, base_total)
         results[scope] = KpiResult(
             value=rate,
@@ -191,21 +189,11 @@ def bulk_repeat_rate(*, period: Period) -> dict[str, KpiResult]:
                 "baseline": baseline,
                 "reduction": 1 - rate / baseline if rate is not None and baseline else None,
                 "baseline_repeats": base_repeats,
-                "baseline_incidents": int(base_total),
+                "baseline_incidents": base_total,
                 "recurrence": recurrence.get(scope, _empty_recurrence()),
             },
         )
     return results
-
-
-def _month_starts(start: date, end: date) -> list[date]:
-    from metrics.periods import add_months
-
-    months, day = [], start
-    while day < end:
-        months.append(day)
-        day = add_months(day, 1)
-    return months
 
 
 def _empty_recurrence() -> dict[str, dict[str, int]]:
