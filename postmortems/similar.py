@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from knowledge.models import Article, ArticleState
@@ -103,24 +104,53 @@ def _words(text: str) -> set[str]:
 
 
 def _rule_candidates(
-    incident: Incident, service_ids: list[int], *, user: Any, excluded: set[int]
+    incident: Incident,
+    service_ids: list[int],
+    *,
+    user: Any,
+    excluded: set[int],
+    limit: int,
+    text_ids: list[int],
 ) -> dict[int, datetime]:
-    """Earlier incidents the user may see that match the repeat rule, with their start times."""
+    """The earlier incidents the user may see that match the repeat rule and can reach the top
+    `limit`, with their start times: the `limit` most recent, and those among `text_ids`.
+
+    Rule matches rank by their text score, then by recency, and only the text candidates have
+    a text score: every other rule match below the `limit` most recent has those `limit` above
+    it, so it can never be suggested. A category with thousands of matches in the window costs
+    a short walk back down its (category, start) index, not a read of all of them.
+    """
     if incident.root_cause_category_id is None or not service_ids:
         return {}
     matches = (
         Incident.objects.filter(
             incidents_visible_q(user),
+            Exists(
+                Incident.services.through.objects.filter(
+                    incident_id=OuterRef("pk"), service_id__in=service_ids
+                )
+            ),
             root_cause_category_id=incident.root_cause_category_id,
             started_at__gte=incident.started_at - LOOK_BACK,
             started_at__lt=incident.started_at,
-            services__in=service_ids,
         )
         .exclude(pk__in=excluded)
-        .values_list("pk", "started_at")
-        .distinct()
+        .order_by()
     )
-    return dict(matches)
+    recent = matches.order_by("-started_at", "-id")
+    among_text = matches.filter(pk__in=text_ids)
+    if connection.features.supports_slicing_ordering_in_compound:
+        # PostgreSQL: each part walks its own index, where an OR of the two reads the whole
+        # window. SQLite cannot limit one part of a UNION, and the embedded data is small.
+        rows = among_text.values_list("pk", "started_at").union(
+            recent.values_list("pk", "started_at")[:limit]
+        )
+    else:
+        rows = matches.filter(
+            Q(pk__in=text_ids) | Q(pk__in=recent.values("pk")[:limit])
+        ).values_list("pk", "started_at")
+    # Most recent first, as the ranking breaks ties of score and start time by this order.
+    return dict(sorted(rows, key=lambda row: (-row[1].timestamp(), -row[0])))
 
 
 def _text_candidates(incident: Incident) -> dict[int, tuple[float, datetime]]:
@@ -214,20 +244,24 @@ def incident_similar_for_user(
 ) -> list[SimilarIncident]:
     """Earlier incidents that look like `incident`, best first, each with its reasons.
 
-    Candidates are ranked as bare ids and start times; only the few that can reach the top
-    `limit` are loaded as incidents, so a category with thousands of earlier incidents costs
-    no more than one with ten.
+    Candidates are ranked as bare ids and start times, and only those that can reach the top
+    `limit` are read at all; only the few that do are loaded as incidents, so a category with
+    thousands of earlier incidents costs no more than one with ten.
     """
     if not can_view_incident(user, incident):
         raise Http404("No such incident.")
+    if limit < 1:
+        return []
     service_ids = list(incident.services.values_list("pk", flat=True))
     excluded = set(
         RepeatRejection.objects.filter(incident=incident).values_list("earlier_id", flat=True)
     )
     if incident.repeat_of_id is not None:
         excluded.add(incident.repeat_of_id)
-    rule = _rule_candidates(incident, service_ids, user=user, excluded=excluded)
     text = {pk: match for pk, match in _text_candidates(incident).items() if pk not in excluded}
+    rule = _rule_candidates(
+        incident, service_ids, user=user, excluded=excluded, limit=limit, text_ids=list(text)
+    )
     ranked = _ranked_ids(rule, text)
     if not ranked:
         return []

@@ -9,7 +9,7 @@ import pytest
 from django.http import Http404
 
 from postmortems.models import Incident, RepeatRejection
-from postmortems.similar import incident_similar_for_user
+from postmortems.similar import _rule_candidates, incident_similar_for_user
 from tests.kbsite.factories import ServiceFactory, TeamFactory, UserFactory
 from tests.postmortems.factories import IncidentFactory, RootCauseCategoryFactory
 
@@ -242,3 +242,89 @@ def test_a_hidden_text_match_leaves_room_for_the_next_suggestion(scenario, outsi
         made["rule"].pk,
         made["text"].pk,
     ]
+
+
+def rule_matches(current: Incident, *, count: int, newest_days_ago: int) -> list[Incident]:
+    """`count` earlier incidents matching `current` by the rule alone (their words differ), the
+    newest first, a day apart."""
+    return [
+        IncidentFactory(
+            title=f"Ledger lock number {number}",
+            summary="Writes to the ledger queued behind a long lock.",
+            started_at=days_ago(newest_days_ago + number),
+            root_cause_category=current.root_cause_category,
+            services=list(current.services.all()),
+            team=current.team,
+        )
+        for number in range(count)
+    ]
+
+
+@pytest.mark.django_db
+def test_an_older_rule_match_with_similar_words_outranks_more_recent_rule_matches(
+    scenario, responder
+):
+    made = scenario
+    # Six rule matches more recent than "both" (40 days): "both" is the 7th most recent of the
+    # rule matches, yet its words lift it above them all.
+    newer = rule_matches(made["current"], count=6, newest_days_ago=1)
+
+    suggestions = incident_similar_for_user(incident=made["current"], user=responder, limit=3)
+
+    assert [s.incident.pk for s in suggestions] == [made["both"].pk, newer[0].pk, newer[1].pk]
+    assert suggestions[0].reasons == [
+        "same root cause (Scenario config) and service checkout, 40 days earlier",
+        "similar description: 503, checkout, deploy, returns",
+    ]
+    assert suggestions[1].reasons == [
+        "same root cause (Scenario config) and service checkout, 1 days earlier"
+    ]
+    assert [s.score for s in suggestions[1:]] == [1.0, 1.0]
+
+
+@pytest.mark.django_db
+def test_only_the_rule_matches_that_can_reach_the_top_are_read(scenario, responder):
+    made = scenario
+    many = rule_matches(made["current"], count=12, newest_days_ago=50)
+    current = made["current"]
+
+    read = _rule_candidates(
+        current,
+        [service.pk for service in current.services.all()],
+        user=responder,
+        excluded={made["rejected"].pk},
+        limit=3,
+        # Text candidates: two rule matches far down the window, and one that is not a rule match.
+        text_ids=[made["both"].pk, many[11].pk, made["text"].pk],
+    )
+
+    # The 3 most recent ("rule" at 20 days, "both" at 40, the first of the twelve at 50) and the
+    # text candidates that match the rule; the other ten are never read. "restricted" (10 days)
+    # is hidden from this user and "rejected" (5 days) was rejected.
+    assert list(read) == [made["rule"].pk, made["both"].pk, many[0].pk, many[11].pk]
+    assert read[many[11].pk] == days_ago(61)
+
+
+@pytest.mark.django_db
+def test_rule_matches_that_start_at_the_same_moment_go_to_the_later_one(scenario, responder):
+    made = scenario
+    same = days_ago(2)
+    first = IncidentFactory(
+        title="Ledger lock",
+        started_at=same,
+        root_cause_category=made["current"].root_cause_category,
+        services=list(made["current"].services.all()),
+        team=made["current"].team,
+    )
+    second = IncidentFactory(
+        title="Ledger lock",
+        started_at=same,
+        root_cause_category=made["current"].root_cause_category,
+        services=list(made["current"].services.all()),
+        team=made["current"].team,
+    )
+
+    suggestions = incident_similar_for_user(incident=made["current"], user=responder, limit=2)
+
+    assert second.pk > first.pk
+    assert [s.incident.pk for s in suggestions] == [made["both"].pk, second.pk]
