@@ -21,29 +21,36 @@ from metrics.kpis import (
     BASELINE_MONTHS,
     LOOK_BACK,
     KpiResult,
-    _epoch,
     lessons_severities,
     ratio,
 )
-from metrics.models import IncidentFacts, IncidentFactService
+from metrics.models import IncidentFacts
 from metrics.periods import SEVERITIES, Period, Scope
 from metrics.sql import db_time, month_sql, temporary_table
 
 FACTS = IncidentFacts._meta.db_table
-MODES = IncidentFactService._meta.db_table
 
-# (kind, the SQL that names the scope's slug, the joins it needs)
-SCOPE_GROUPS = [
-    ("all", "'all'", ""),
-    ("team", "tm.slug", "JOIN kbsite_team tm ON tm.id = f.team_id"),
-    ("severity", "f.severity", ""),
-    (
-        "service",
-        "sv.slug",
-        "JOIN postmortems_incident_services ps ON ps.incident_id = f.id "
-        "JOIN kbsite_service sv ON sv.id = ps.service_id",
-    ),
-]
+
+def scope_groups() -> list[tuple[str, str, str]]:
+    """(kind, the SQL that names the scope's slug, the joins it needs) for each kind of scope,
+    over a table `f` of incident rows. A service scope reads the incident's services from the
+    row's stored list, rather than joining every incident's services."""
+    if connection.vendor == "postgresql":
+        services = (
+            "CROSS JOIN LATERAL unnest(string_to_array(NULLIF(f.service_ids, ''), ',')::int[]) "
+            "AS fs(service_id) JOIN kbsite_service sv ON sv.id = fs.service_id"
+        )
+    else:
+        services = (
+            "JOIN json_each('[' || f.service_ids || ']') fs "
+            "JOIN kbsite_service sv ON sv.id = fs.value"
+        )
+    return [
+        ("all", "'all'", ""),
+        ("team", "tm.slug", "JOIN kbsite_team tm ON tm.id = f.team_id"),
+        ("severity", "f.severity", ""),
+        ("service", "sv.slug", services),
+    ]
 
 
 def _id_list_sql(condition: str) -> str:
@@ -72,7 +79,7 @@ def _grouped(table: str, *, extra_sums: tuple[str, ...] = ()) -> dict[tuple[str,
     groups: dict[tuple[str, str], Group] = {}
     extra_sql = "".join(f", SUM(f.{column})" for column in extra_sums)
     with connection.cursor() as cursor:
-        for kind, key_sql, joins in SCOPE_GROUPS:
+        for kind, key_sql, joins in scope_groups():
             cursor.execute(
                 f"SELECT f.month, {key_sql}, COUNT(*), SUM(f.counted), SUM(f.amount), "
                 f"{_id_list_sql('f.counted = 1')}, {_id_list_sql('f.counted = 1 AND f.flag = 1')}"
@@ -108,8 +115,8 @@ def bulk_lessons_documented(*, period: Period) -> dict[str, KpiResult]:
     # postmortem is published with a finding linked to, or spawning, an article (IncidentFacts).
     select = (
         f"SELECT f.incident_id AS id, {month_sql('f.resolved_at')} AS month, "
-        "f.team_id AS team_id, f.severity AS severity, 1 AS counted, "
-        f"{documented} AS flag, {documented} AS amount FROM {FACTS} f "
+        "f.team_id AS team_id, f.severity AS severity, f.service_ids AS service_ids, "
+        f"1 AS counted, {documented} AS flag, {documented} AS amount FROM {FACTS} f "
         "WHERE f.resolved_at >= %(start)s AND f.resolved_at < %(end)s AND f.severity IN ("
         + ", ".join(f"%(severity_{n})s" for n in range(len(severities)))
         + ")"
@@ -140,7 +147,8 @@ def _repeat_facts_sql() -> str:
     repeat = "CASE WHEN f.is_repeat THEN 1 ELSE 0 END"
     return (
         f"SELECT f.incident_id AS id, {month_sql('f.started_at')} AS month, f.team_id AS team_id, "
-        f"f.severity AS severity, 1 AS counted, {repeat} AS flag, {repeat} AS amount "
+        f"f.severity AS severity, f.service_ids AS service_ids, 1 AS counted, "
+        f"{repeat} AS flag, {repeat} AS amount "
         f"FROM {FACTS} f WHERE f.started_at >= %(start)s AND f.started_at < %(end)s"
     )
 
@@ -150,7 +158,7 @@ def _scope_counts(select_sql: str, params: Any) -> dict[str, tuple[int, int]]:
     every kind of scope: the counts alone, where no drill-down is needed."""
     counts: dict[str, tuple[int, int]] = {}
     with connection.cursor() as cursor:
-        for kind, key_sql, joins in SCOPE_GROUPS:
+        for kind, key_sql, joins in scope_groups():
             cursor.execute(
                 f"SELECT {key_sql}, COUNT(*), SUM(f.flag) FROM ({select_sql}) f {joins} GROUP BY 1",
                 params,
@@ -207,57 +215,27 @@ def bulk_recurrence(*, period: Period) -> dict[str, dict[str, dict[str, int]]]:
     """The with/without-article recurrence split of metrics.kpis, for every scope at once.
 
     At risk: categorised incidents started in the 180 days before the period; counted = their
-    postmortem had produced a published article before the period; flag = an incident of the
-    period repeats them (same category, a shared service, within 180 days, not rejected).
-
-    Read from the stored failure modes (IncidentFactService): an at-risk incident recurred when
-    the first incident of the period with its service and category started within 180 days of
-    it. That first incident stands for all of them unless a pair was rejected, so an at-risk
-    incident named in a rejection is checked against each incident of the period instead.
+    postmortem had produced a published article before the period (knowledge_since); flag = an
+    incident of the period repeats them (same category, a shared service, within 180 days, not
+    rejected): the period's bit in their stored recurred_months.
     """
-    rejected = (
-        "EXISTS (SELECT 1 FROM postmortems_repeatrejection r WHERE r.earlier_id = m.incident_id)"
+    period_month = period.start.year * 12 + period.start.month - 1
+    select = (
+        "SELECT e.incident_id AS id, 'x' AS month, e.team_id AS team_id, e.severity AS severity, "
+        "e.service_ids AS service_ids, "
+        "CASE WHEN e.knowledge_since < %(start)s THEN 1 ELSE 0 END AS counted, "
+        "(e.recurred_months >> (%(period_month)s - e.start_month)) & 1 AS flag, 1 AS amount "
+        f"FROM {FACTS} e WHERE e.category_id IS NOT NULL "
+        "AND e.started_at >= %(risk_start)s AND e.started_at < %(start)s"
     )
-    in_reach = f"{_epoch('{later}')} < {_epoch('m.started_at')} + %(look_back)s"
-    at_risk = "m.started_at >= %(risk_start)s AND m.started_at < %(start)s"
-    select = f"""
-        WITH first_in_period AS (
-            SELECT service_id, category_id, MIN(started_at) AS started_at FROM {MODES}
-            WHERE started_at >= %(start)s AND started_at < %(end)s
-            GROUP BY service_id, category_id
-        ),
-        recurred AS (
-            SELECT m.incident_id FROM {MODES} m
-            JOIN first_in_period p
-              ON p.service_id = m.service_id AND p.category_id = m.category_id
-            WHERE {at_risk} AND NOT {rejected} AND {in_reach.format(later="p.started_at")}
-            UNION
-            SELECT m.incident_id FROM {MODES} m
-            WHERE {at_risk} AND {rejected} AND EXISTS (
-                SELECT 1 FROM {MODES} l
-                WHERE l.service_id = m.service_id AND l.category_id = m.category_id
-                  AND l.started_at >= %(start)s AND l.started_at < %(end)s
-                  AND {in_reach.format(later="l.started_at")}
-                  AND NOT EXISTS (SELECT 1 FROM postmortems_repeatrejection r
-                                  WHERE r.incident_id = l.incident_id
-                                    AND r.earlier_id = m.incident_id))
-        )
-        SELECT e.incident_id AS id, 'x' AS month, e.team_id AS team_id, e.severity AS severity,
-               CASE WHEN e.knowledge_since < %(start)s THEN 1 ELSE 0 END AS counted,
-               CASE WHEN r.incident_id IS NULL THEN 0 ELSE 1 END AS flag, 1 AS amount
-        FROM {FACTS} e LEFT JOIN recurred r ON r.incident_id = e.incident_id
-        WHERE e.category_id IS NOT NULL
-          AND e.started_at >= %(risk_start)s AND e.started_at < %(start)s
-    """
     params = {
         "start": db_time(period.start_at),
-        "end": db_time(period.end_at),
         "risk_start": db_time(period.start_at - LOOK_BACK),
-        "look_back": LOOK_BACK.total_seconds(),
+        "period_month": period_month,
     }
     split: dict[str, dict[str, dict[str, int]]] = {}
     with temporary_table(select, params) as table, connection.cursor() as cursor:
-        for kind, key_sql, joins in SCOPE_GROUPS:
+        for kind, key_sql, joins in scope_groups():
             cursor.execute(
                 f"SELECT {key_sql}, f.counted, COUNT(*), SUM(f.flag) FROM {table} f {joins} "
                 "GROUP BY 1, 2"
@@ -289,6 +267,7 @@ def bulk_time_saved(*, period: Period) -> dict[str, KpiResult]:
     # own estimates.
     select = (
         "SELECT f.incident_id AS id, 'x' AS month, f.team_id AS team_id, f.severity AS severity, "
+        "f.service_ids AS service_ids, "
         "CASE WHEN f.baseline_seconds IS NULL THEN 0 ELSE 1 END AS counted, "
         f"CASE WHEN f.baseline_seconds IS NOT NULL AND {saved} > 0 THEN 1 ELSE 0 END AS flag, "
         f"CASE WHEN f.baseline_seconds IS NULL THEN NULL ELSE {saved} END AS amount, "

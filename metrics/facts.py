@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.db import connection, transaction
@@ -22,18 +22,26 @@ from django.utils import timezone
 
 from knowledge.models import ArticleState
 from metrics.kpis import LOOK_BACK, MIN_COMPARABLE, _epoch, _helped, _time_saved_sql
-from metrics.models import IncidentFacts, IncidentFactService
-from metrics.sql import db_time, failure_modes_table, month_sql, services_of, temporary_table
-from postmortems.models import ArticleUse, Finding, Incident, PostmortemState
+from metrics.models import IncidentFacts
+from metrics.periods import add_months
+from metrics.sql import (
+    db_time,
+    failure_modes_table,
+    month_index_sql,
+    month_sql,
+    services_of,
+    temporary_table,
+)
+from postmortems.models import ArticleUse, Finding, Incident, PostmortemState, RepeatRejection
 
 FACTS = IncidentFacts._meta.db_table
-MODES = IncidentFactService._meta.db_table
 # Incidents refreshed per transaction: a batch bounds what one statement holds, commits its
 # work, and is one step of the progress bar.
 REFRESH_BATCH = 5000
 _COLUMNS = (
     "incident_id, started_at, resolved_at, severity, team_id, category_id, service_ids, helped, "
-    "is_repeat, ttr_seconds, baseline_seconds, documented, knowledge_since"
+    "is_repeat, ttr_seconds, baseline_seconds, documented, knowledge_since, start_month, "
+    "recurred_months"
 )
 
 
@@ -118,7 +126,8 @@ def _baselines_sql(batch: str, pool: str, pool_services: str) -> str:
 class _Comparisons:
     """The temporary tables a refresh compares incidents with, built once for all batches."""
 
-    modes: str  # (service, category, start, incident), for the repeat rule
+    modes: str  # (service, category, start, incident), for the repeat rule and recurrence
+    months: str  # (month index, start and end in epoch seconds) of the months a batch spans
     pool: str | None = None  # PostgreSQL: incidents without help that resolved in the window
     pool_services: str | None = None  # the same, one row per service
 
@@ -138,6 +147,27 @@ _KNOWLEDGE_SINCE = (
     "JOIN knowledge_article a ON a.id = f.article_id "
     "WHERE pm.incident_id = i.id AND a.state = %(article_published)s)"
 )
+
+
+RECURRENCE_MONTHS = 7  # months after its own in which an incident's 180 days can reach
+
+
+def _recurred_months_sql(modes: str, months: str) -> str:
+    """The recurred_months bits of i: for each of the months after its own, whether an
+    incident of one of its services and its category started in that month and within i's 180
+    days, the pair not rejected (metrics.kpis._recurrence_by_prior_knowledge's "recurred")."""
+    return f"""COALESCE((
+        SELECT SUM(1 << (m.month - {month_index_sql("i.started_at")})) FROM {months} m
+        WHERE m.month > {month_index_sql("i.started_at")}
+          AND m.month <= {month_index_sql("i.started_at")} + {RECURRENCE_MONTHS}
+          AND EXISTS (
+            SELECT 1 FROM {modes} l
+            WHERE l.service_id {services_of("i.id")} AND l.category_id = i.root_cause_category_id
+              AND l.started >= m.start_epoch AND l.started < m.end_epoch
+              AND l.started < {_epoch("i.started_at")} + %(look_back)s
+              AND NOT EXISTS (SELECT 1 FROM postmortems_repeatrejection r
+                              WHERE r.incident_id = l.incident_id AND r.earlier_id = i.id))
+    ), 0)"""
 
 
 def _computed_facts_sql(batch: str, tables: _Comparisons) -> str:
@@ -161,7 +191,10 @@ def _computed_facts_sql(batch: str, tables: _Comparisons) -> str:
         f"ELSE {_epoch('i.resolved_at')} - {_epoch('i.started_at')} END AS ttr_seconds, "
         "r.baseline AS baseline_seconds, "
         f"CASE WHEN {_DOCUMENTED} THEN 1 ELSE 0 END AS documented, "
-        f"{_KNOWLEDGE_SINCE} AS knowledge_since "
+        f"{_KNOWLEDGE_SINCE} AS knowledge_since, "
+        f"{month_index_sql('i.started_at')} AS start_month, "
+        "CASE WHEN i.root_cause_category_id IS NULL THEN 0 "
+        f"ELSE {_recurred_months_sql(tables.modes, tables.months)} END AS recurred_months "
         f"FROM postmortems_incident i JOIN {batch} b ON b.id = i.id "
         f"LEFT JOIN {baselines} r ON r.id = i.id"
     )
@@ -179,7 +212,7 @@ def _upsert_sql(source: str) -> str:
         f"INSERT INTO {FACTS} ({_COLUMNS}, computed_at, stale_at) "
         "SELECT incident_id, started_at, resolved_at, severity, team_id, category_id, "
         "service_ids, helped = 1, is_repeat = 1, ttr_seconds, baseline_seconds, documented = 1, "
-        "knowledge_since, %(now)s, NULL "
+        "knowledge_since, start_month, recurred_months, %(now)s, NULL "
         # `WHERE 1 = 1`: SQLite needs it to read ON CONFLICT as the upsert, not a join clause.
         f"FROM {source} WHERE 1 = 1 "
         f"ON CONFLICT (incident_id) DO UPDATE SET {updates}, stale_at = CASE "
@@ -197,7 +230,8 @@ def _changed_months_sql(source: str) -> str:
         "OR COALESCE(o.resolved_at, o.started_at) <> COALESCE(n.resolved_at, n.started_at) "
         "OR COALESCE(o.baseline_seconds, -1) <> COALESCE(n.baseline_seconds, -1) "
         "OR o.documented <> (n.documented = 1) "
-        "OR COALESCE(o.knowledge_since, o.started_at) <> COALESCE(n.knowledge_since, n.started_at)"
+        "OR COALESCE(o.knowledge_since, o.started_at) <> COALESCE(n.knowledge_since, n.started_at) "
+        "OR o.recurred_months <> n.recurred_months"
     )
     return (
         f"SELECT {month_sql('n.started_at')}, {month_sql('n.resolved_at')}, "
@@ -253,13 +287,42 @@ def _in_start_order(ids: list[int]) -> list[tuple[int, datetime]]:
 
 
 @contextmanager
+def _months_table(*, first: datetime, last: datetime) -> Iterator[str]:
+    """(month index, start, end in epoch seconds) of every month from first's to last's."""
+    rows = []
+    month = date(first.year, first.month, 1)
+    while month <= last.date():
+        following = add_months(month, 1)
+        rows.append(
+            (
+                month.year * 12 + month.month - 1,
+                datetime.combine(month, time.min, tzinfo=UTC).timestamp(),
+                datetime.combine(following, time.min, tzinfo=UTC).timestamp(),
+            )
+        )
+        month = following
+    select = " UNION ALL ".join(
+        "SELECT %s AS month, %s AS start_epoch, %s AS end_epoch" for _ in rows
+    )
+    with temporary_table(
+        select, [value for row in rows for value in row], prefix="kpi_months"
+    ) as name:
+        yield name
+
+
+@contextmanager
 def _comparisons(*, first: datetime, last: datetime) -> Iterator[_Comparisons]:
     """Everything the incidents started in [first, last] are compared with: incidents started
     in the 180 days before (the repeat rule) and, on PostgreSQL, incidents without help
     resolved in the 180 days before (baselines), indexed for one range per incident."""
-    with failure_modes_table(start=first - LOOK_BACK, end=last) as modes:
+    # Recurrence looks at the incidents started up to 180 days after each one.
+    reach = last + LOOK_BACK
+    with (
+        failure_modes_table(start=first - LOOK_BACK, end=reach) as modes,
+        _months_table(first=first, last=reach) as months,
+    ):
         if connection.vendor != "postgresql":
-            yield _Comparisons(modes=modes)
+            yield _Comparisons(modes=modes, months=months)
             return
         params = {
             "true": True,
@@ -295,7 +358,9 @@ def _comparisons(*, first: datetime, last: datetime) -> Iterator[_Comparisons]:
                     # the index alone; it cannot run inside a transaction, where ANALYZE must do.
                     analyse = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
                     cursor.execute(f"{analyse} {table}")
-                yield _Comparisons(modes=modes, pool=pool, pool_services=pool_services)
+                yield _Comparisons(
+                    modes=modes, months=months, pool=pool, pool_services=pool_services
+                )
 
 
 def _refresh_batch(ids: list[int], tables: _Comparisons, *, began: datetime) -> set[date]:
@@ -325,14 +390,6 @@ def _refresh_batch(ids: list[int], tables: _Comparisons, *, began: datetime) -> 
             for row in cursor.fetchall():
                 months.update(_month_start(label) for label in row if label)
             cursor.execute(_upsert_sql(computed), params)
-            cursor.execute(f"DELETE FROM {MODES} WHERE incident_id IN (SELECT id FROM {batch})")
-            cursor.execute(
-                f"INSERT INTO {MODES} (incident_id, service_id, category_id, started_at) "
-                "SELECT n.incident_id, s.service_id, n.category_id, n.started_at "
-                f"FROM {computed} n "
-                "JOIN postmortems_incident_services s ON s.incident_id = n.incident_id "
-                "WHERE n.category_id IS NOT NULL"
-            )
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {computed}")
             cursor.execute(f"DROP TABLE IF EXISTS {batch}")
@@ -393,9 +450,10 @@ BASELINE_INPUTS = ("started_at", "resolved_at", "severity", "category_id", "serv
 
 def incident_facts_invalidate(*, incident_id: int) -> int:
     """Mark stale the facts of an incident that changed and of every incident it can influence:
-    for the repeat rule, incidents of its category (old or new) started in the 180 days after
-    it; for baselines, incidents with help of its severity (old or new) started in the 180 days
-    after it was resolved. Returns how many rows were marked."""
+    for the repeat rule and recurrence, incidents of its category (old or new) started in the
+    180 days around it, and the incidents it rejected as its earlier one; for baselines,
+    incidents with help of its severity (old or new) started in the 180 days after it was
+    resolved. Returns how many rows were marked (a row can be counted twice)."""
     now = timezone.now()
     stored = IncidentFacts.objects.filter(pk=incident_id)
     marked = stored.update(stale_at=now)
@@ -410,11 +468,17 @@ def incident_facts_invalidate(*, incident_id: int) -> int:
 
     categories = {old["category_id"], current["category_id"]} - {None}
     if categories and changed(REPEAT_INPUTS):
+        # Later incidents it can make repeats, and earlier ones whose recurrence it can be.
+        first = min(old["started_at"], current["started_at"])
+        last = max(old["started_at"], current["started_at"])
         marked += others.filter(
             category_id__in=categories,
-            started_at__gt=min(old["started_at"], current["started_at"]),
-            started_at__lte=max(old["started_at"], current["started_at"]) + LOOK_BACK,
+            started_at__gte=first - LOOK_BACK,
+            started_at__lte=last + LOOK_BACK,
         ).update(stale_at=now)
+    # A rejected pair changes the earlier incident's recurrence, not only this one's repeat.
+    rejected = RepeatRejection.objects.filter(incident_id=incident_id).values("earlier_id")
+    marked += others.filter(pk__in=rejected).update(stale_at=now)
     resolved = [moment for moment in (old["resolved_at"], current["resolved_at"]) if moment]
     if resolved and changed(BASELINE_INPUTS):
         marked += others.filter(

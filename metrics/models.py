@@ -112,6 +112,12 @@ class IncidentFacts(models.Model):
     # When the first article its postmortem's findings link, and that is published now, was
     # published: a failure mode "had knowledge" in a period that starts after this.
     knowledge_since = models.DateTimeField(null=True, blank=True)
+    # The month it started, as year * 12 + month - 1, and for a categorised incident a bit per
+    # month after that one (bit k: k months later) in which an incident of its category and one
+    # of its services started within its 180 days, the pair not rejected: the months in which
+    # this failure mode "recurred", for the recurrence split of the repeat rate.
+    start_month = models.IntegerField(default=0)
+    recurred_months = models.IntegerField(default=0)
     computed_at = models.DateTimeField(default=timezone.now)
     # Set when an input may have changed; a refresh clears it unless it was set again meanwhile.
     stale_at = models.DateTimeField(null=True, blank=True)
@@ -129,33 +135,3 @@ class IncidentFacts(models.Model):
 
     def __str__(self) -> str:
         return f"facts of incident {self.incident_id}"
-
-
-class IncidentFactService(models.Model):
-    """One (service, category) failure mode of a categorised incident, as its facts were last
-    computed: what the recurrence split groups (did an incident of the period repeat a failure
-    mode of the 180 days before?) without joining every incident to its services each time."""
-
-    facts = models.ForeignKey(
-        IncidentFacts, on_delete=models.CASCADE, db_column="incident_id", related_name="modes"
-    )
-    service_id = models.IntegerField()
-    category_id = models.IntegerField()
-    started_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["facts", "service_id"], name="incident_fact_service_unique"
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["started_at"], name="incident_fact_service_started"),
-            models.Index(
-                fields=["service_id", "category_id", "started_at"],
-                name="incident_fact_service_mode",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"incident {self.facts_id}: service {self.service_id}"

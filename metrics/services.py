@@ -64,10 +64,12 @@ def kpi_snapshot_compute(*, kpi: str, period: Period, scope: Scope) -> KpiSnapsh
 
 def _computing(bulk: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """The bulk computations, inside the caller's transaction. PostgreSQL's JIT compiles these
-    one-off statements for longer than they take to run, so it is off for them."""
+    one-off statements for longer than they take to run, so it is off for them; and they hash
+    and sort a few hundred thousand rows, which the default work_mem would spill to disk."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
     yield from bulk.items()
 
 

@@ -28,9 +28,16 @@ def month_sql(column: str) -> str:
     return f"strftime('%%Y-%%m', {column})"
 
 
-def fence() -> str:
-    """A subquery fence: the planner keeps the subquery whole instead of inlining it."""
-    return "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"
+def month_index_sql(column: str) -> str:
+    """The UTC calendar month of a timestamp column as year * 12 + month - 1."""
+    if connection.vendor == "postgresql":
+        parts = [
+            f"CAST(EXTRACT({part} FROM {column} AT TIME ZONE 'UTC') AS integer)"
+            for part in ("YEAR", "MONTH")
+        ]
+    else:
+        parts = [f"CAST(strftime('%%{part}', {column}) AS integer)" for part in ("Y", "m")]
+    return f"({parts[0]} * 12 + {parts[1]} - 1)"
 
 
 def services_of(incident_column: str) -> str:

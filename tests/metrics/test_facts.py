@@ -97,6 +97,8 @@ def test_rejecting_a_suggested_repeat_lowers_the_figure(repeat_scenario, admin_u
     i1, b1, e1 = repeat_scenario["i1"], repeat_scenario["b1"], repeat_scenario["e1"]
     incident_reject_repeat(incident=i1, user=admin_user, earlier=e1)
     incident_facts_invalidate(incident_id=i1.pk)
+    # The earlier incident's recurrence can change too.
+    assert stale_ids() == {i1.pk, e1.pk}
     kpi_period_recompute(period=MARCH)
     # b1 (December, same service and category) still makes i1 a repeat.
     assert IncidentFacts.objects.get(pk=i1.pk).is_repeat
@@ -134,12 +136,13 @@ def test_a_change_marks_only_what_it_can_influence(repeat_scenario):  # noqa: F8
     incident_facts_invalidate(incident_id=e2.pk)
     assert stale_ids() == {e2.pk}
     # e2 (February, category c, no resolution) gets another service: incidents of category c
-    # started in the 180 days after it are marked; i4 (another category) and i5 (no category)
-    # are not, nor is anything for baselines (e2 is not resolved).
+    # started in the 180 days after it (it may make them repeats) and before it (it may be
+    # their recurrence) are marked; "old" (August, more than 180 days before), i4 (another
+    # category) and i5 (no category) are not, nor is anything for baselines (not resolved).
     e2.services.set([repeat_scenario["i1"].services.get()])
     incident_facts_invalidate(incident_id=e2.pk)
     names = {made.pk: name for name, made in repeat_scenario.items()}
-    assert {names[pk] for pk in stale_ids()} == {"e2", "i1", "i2", "i3", "i6"}
+    assert {names[pk] for pk in stale_ids()} == {"b1", "e1", "e2", "i1", "i2", "i3", "i6"}
 
 
 def test_a_row_marked_while_it_was_refreshed_stays_stale(repeat_scenario):  # noqa: F811
