@@ -11,6 +11,7 @@ callers refresh it first. Tests check that both paths agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from metrics.kpis import (
     ratio,
 )
 from metrics.models import IncidentFacts
-from metrics.periods import SEVERITIES, Period, Scope
+from metrics.periods import SEVERITIES, Period, Scope, add_months, month_period
 from metrics.sql import db_time, month_sql, temporary_table
 
 FACTS = IncidentFacts._meta.db_table
@@ -68,47 +69,59 @@ def _ids(text: str | None) -> list[int]:
 class Group:
     rows: int
     counted: float
+    flagged: int  # counted rows in the numerator
     amount: float
     ids: list[int]
     numerator_ids: list[int]
     sums: dict[str, float]
 
 
-def _grouped(table: str, *, extra_sums: tuple[str, ...] = ()) -> dict[tuple[str, str], Group]:
-    """(month, scope key) -> the group's sums and ids, for every kind of scope."""
+def _grouped(
+    table: str, *, extra_sums: tuple[str, ...] = (), listed_from: str = ""
+) -> dict[tuple[str, str], Group]:
+    """(month, scope key) -> the group's sums and ids, for every kind of scope; ids only for
+    the months from `listed_from` ('YYYY-MM') on — the others are read for their counts."""
     groups: dict[tuple[str, str], Group] = {}
     extra_sql = "".join(f", SUM(f.{column})" for column in extra_sums)
+    listed = "f.month >= %(listed_from)s AND f.counted = 1"
     with connection.cursor() as cursor:
         for kind, key_sql, joins in scope_groups():
             cursor.execute(
                 f"SELECT f.month, {key_sql}, COUNT(*), SUM(f.counted), SUM(f.amount), "
-                f"{_id_list_sql('f.counted = 1')}, {_id_list_sql('f.counted = 1 AND f.flag = 1')}"
-                f"{extra_sql} FROM {table} f {joins} GROUP BY 1, 2"
+                f"SUM(CASE WHEN f.counted = 1 AND f.flag = 1 THEN 1 ELSE 0 END), "
+                f"{_id_list_sql(listed)}, {_id_list_sql(listed + ' AND f.flag = 1')}"
+                f"{extra_sql} FROM {table} f {joins} GROUP BY 1, 2",
+                {"listed_from": listed_from},
             )
             for row in cursor.fetchall():
-                month, slug, rows, counted, amount, ids, numerator_ids = row[:7]
+                month, slug, rows, counted, amount, flagged, ids, numerator_ids = row[:8]
                 scope_key = "all" if kind == "all" else f"{kind}:{slug}"
                 groups[(month, scope_key)] = Group(
                     rows=int(rows),
                     counted=float(counted or 0),
+                    flagged=int(flagged or 0),
                     amount=float(amount or 0),
                     ids=_ids(ids),
                     numerator_ids=_ids(numerator_ids),
                     sums={
                         name: float(value or 0)
-                        for name, value in zip(extra_sums, row[7:], strict=True)
+                        for name, value in zip(extra_sums, row[8:], strict=True)
                     },
                 )
     return groups
 
 
-def _month_key(period: Period) -> str:
-    return f"{period.start:%Y-%m}"
+Months = dict[str, dict[str, KpiResult]]  # month label -> scope key -> figure
 
 
-def bulk_lessons_documented(*, period: Period) -> dict[str, KpiResult]:
+def _span(periods: list[Period]) -> dict[str, Any]:
+    """The calendar months `periods` (consecutive) cover, as query parameters."""
+    return {"start": db_time(min(periods).start_at), "end": db_time(max(periods).end_at)}
+
+
+def lessons_documented_months(*, periods: list[Period]) -> Months:
     severities = lessons_severities()
-    params: dict[str, Any] = {"start": db_time(period.start_at), "end": db_time(period.end_at)}
+    params = _span(periods)
     params.update({f"severity_{n}": severity for n, severity in enumerate(severities)})
     documented = "CASE WHEN f.documented THEN 1 ELSE 0 END"
     # Incidents resolved in the period with a severity that requires a postmortem; flag = its
@@ -123,17 +136,15 @@ def bulk_lessons_documented(*, period: Period) -> dict[str, KpiResult]:
     )
     with temporary_table(select, params) as table:
         groups = _grouped(table)
-    month = _month_key(period)
-    return {
-        scope: KpiResult(
-            value=ratio(len(group.numerator_ids), group.counted),
-            numerator=len(group.numerator_ids),
+    months: Months = {period.label: {} for period in periods}
+    for (month, scope), group in groups.items():
+        months[month][scope] = KpiResult(
+            value=ratio(group.flagged, group.counted),
+            numerator=group.flagged,
             denominator=group.counted,
             incidents=_drill(group),
         )
-        for (group_month, scope), group in groups.items()
-        if group_month == month
-    }
+    return months
 
 
 def _drill(group: Group) -> list[tuple[int, bool]]:
@@ -153,55 +164,54 @@ def _repeat_facts_sql() -> str:
     )
 
 
-def _scope_counts(select_sql: str, params: Any) -> dict[str, tuple[int, int]]:
-    """scope key -> (rows, rows flagged) of `select_sql` (id, team_id, severity, flag), for
-    every kind of scope: the counts alone, where no drill-down is needed."""
-    counts: dict[str, tuple[int, int]] = {}
-    with connection.cursor() as cursor:
-        for kind, key_sql, joins in scope_groups():
-            cursor.execute(
-                f"SELECT {key_sql}, COUNT(*), SUM(f.flag) FROM ({select_sql}) f {joins} GROUP BY 1",
-                params,
+def repeat_rate_months(*, periods: list[Period]) -> Months:
+    """Every period's figures from one grouping of the incidents started from six months
+    before the first period to the end of the last: each month's counts serve as its own
+    figure and in the baselines of the six months after it."""
+    first = min(periods)
+    window = first.months_before(BASELINE_MONTHS)
+    params = {**_span(periods), "start": db_time(window.start_at)}
+    with temporary_table(_repeat_facts_sql(), params) as table:
+        # Drill-down lists only for the periods; the months before serve baselines alone.
+        groups = _grouped(table, listed_from=first.label)
+    empty = Group(rows=0, counted=0, flagged=0, amount=0, ids=[], numerator_ids=[], sums={})
+    scopes = {scope for _, scope in groups}
+    months: Months = {}
+    for period in periods:
+        recurrence = bulk_recurrence(period=period)
+        baseline_months = [p.label for p in _months_of(period.months_before(BASELINE_MONTHS))]
+        results = months[period.label] = {}
+        # A scope without incidents this month still has a baseline and a recurrence split.
+        for scope in scopes | set(recurrence):
+            group = groups.get((period.label, scope), empty)
+            in_baseline = [groups.get((label, scope), empty) for label in baseline_months]
+            base_repeats = sum(g.flagged for g in in_baseline)
+            base_total = int(sum(g.counted for g in in_baseline))
+            if not (group.counted or base_total or scope in recurrence):
+                continue
+            rate, baseline = ratio(group.flagged, group.counted), ratio(base_repeats, base_total)
+            results[scope] = KpiResult(
+                value=rate,
+                numerator=group.flagged,
+                denominator=group.counted,
+                incidents=_drill(group),
+                extra={
+                    "baseline": baseline,
+                    "reduction": 1 - rate / baseline if rate is not None and baseline else None,
+                    "baseline_repeats": base_repeats,
+                    "baseline_incidents": base_total,
+                    "recurrence": recurrence.get(scope, _empty_recurrence()),
+                },
             )
-            for slug, rows, flagged in cursor.fetchall():
-                scope_key = "all" if kind == "all" else f"{kind}:{slug}"
-                counts[scope_key] = (int(rows), int(flagged or 0))
-    return counts
+    return months
 
 
-def bulk_repeat_rate(*, period: Period) -> dict[str, KpiResult]:
-    with temporary_table(
-        _repeat_facts_sql(), {"start": db_time(period.start_at), "end": db_time(period.end_at)}
-    ) as table:
-        groups = _grouped(table)
-    # The baseline pools the six months before: their counts, without drill-down lists.
-    window = period.months_before(BASELINE_MONTHS)
-    baselines = _scope_counts(
-        _repeat_facts_sql(), {"start": db_time(window.start_at), "end": db_time(window.end_at)}
-    )
-    recurrence = bulk_recurrence(period=period)
-    empty = Group(rows=0, counted=0, amount=0, ids=[], numerator_ids=[], sums={})
-    results = {}
-    # A scope without incidents this month still has a baseline and a recurrence split.
-    for scope in {scope for _, scope in groups} | set(baselines) | set(recurrence):
-        group = groups.get((_month_key(period), scope), empty)
-        repeats, total = len(group.numerator_ids), group.counted
-        base_total, base_repeats = baselines.get(scope, (0, 0))
-        rate, baseline = ratio(repeats, total), ratio(base_repeats, base_total)
-        results[scope] = KpiResult(
-            value=rate,
-            numerator=repeats,
-            denominator=total,
-            incidents=_drill(group),
-            extra={
-                "baseline": baseline,
-                "reduction": 1 - rate / baseline if rate is not None and baseline else None,
-                "baseline_repeats": base_repeats,
-                "baseline_incidents": base_total,
-                "recurrence": recurrence.get(scope, _empty_recurrence()),
-            },
-        )
-    return results
+def _months_of(span: Period) -> list[Period]:
+    months, day = [], span.start
+    while day < span.end:
+        months.append(month_period(day))
+        day = add_months(day, 1)
+    return months
 
 
 def _empty_recurrence() -> dict[str, dict[str, int]]:
@@ -248,12 +258,8 @@ def bulk_recurrence(*, period: Period) -> dict[str, dict[str, dict[str, int]]]:
     return split
 
 
-def bulk_time_saved(*, period: Period) -> dict[str, KpiResult]:
-    params = {
-        "true": True,
-        "start": db_time(period.start_at),
-        "end": db_time(period.end_at),
-    }
+def time_saved_months(*, periods: list[Period]) -> Months:
+    params = {"true": True, **_span(periods)}
     helpful_estimates = (
         "FROM postmortems_articleuse u WHERE u.incident_id = f.incident_id "
         "AND u.helped = %(true)s AND u.minutes_saved IS NOT NULL"
@@ -266,8 +272,8 @@ def bulk_time_saved(*, period: Period) -> dict[str, KpiResult]:
     # counted = it has a baseline; amount = seconds saved; minutes and estimates = responders'
     # own estimates.
     select = (
-        "SELECT f.incident_id AS id, 'x' AS month, f.team_id AS team_id, f.severity AS severity, "
-        "f.service_ids AS service_ids, "
+        f"SELECT f.incident_id AS id, {month_sql('f.resolved_at')} AS month, "
+        "f.team_id AS team_id, f.severity AS severity, f.service_ids AS service_ids, "
         "CASE WHEN f.baseline_seconds IS NULL THEN 0 ELSE 1 END AS counted, "
         f"CASE WHEN f.baseline_seconds IS NOT NULL AND {saved} > 0 THEN 1 ELSE 0 END AS flag, "
         f"CASE WHEN f.baseline_seconds IS NULL THEN NULL ELSE {saved} END AS amount, "
@@ -277,10 +283,10 @@ def bulk_time_saved(*, period: Period) -> dict[str, KpiResult]:
     )
     with temporary_table(select, params) as table:
         groups = _grouped(table, extra_sums=("minutes", "estimates"))
-    results = {}
-    for (_, scope), group in groups.items():
+    months: Months = {period.label: {} for period in periods}
+    for (month, scope), group in groups.items():
         hours = group.amount / 3600
-        results[scope] = KpiResult(
+        months[month][scope] = KpiResult(
             value=hours if group.counted else None,
             numerator=hours,
             denominator=group.counted,
@@ -292,7 +298,7 @@ def bulk_time_saved(*, period: Period) -> dict[str, KpiResult]:
                 "estimates": int(group.sums["estimates"]),
             },
         )
-    return results
+    return months
 
 
 def empty_result(kpi: str) -> KpiResult:
@@ -329,11 +335,23 @@ def all_scope_keys() -> list[str]:
     ]
 
 
-BULK = {
-    "lessons_documented": bulk_lessons_documented,
-    "repeat_rate": bulk_repeat_rate,
-    "time_saved": bulk_time_saved,
+# Each KPI for consecutive months and every scope at once, as the jobs compute them.
+BULK_MONTHS = {
+    "lessons_documented": lessons_documented_months,
+    "repeat_rate": repeat_rate_months,
+    "time_saved": time_saved_months,
 }
+
+
+def _one_month(kpi: str) -> Callable[..., dict[str, KpiResult]]:
+    def compute(*, period: Period) -> dict[str, KpiResult]:
+        return BULK_MONTHS[kpi](periods=[period])[period.label]
+
+    return compute
+
+
+# One month: scope key -> figure (what tests compare with the per-figure definitions).
+BULK = {kpi: _one_month(kpi) for kpi in BULK_MONTHS}
 
 
 def scope_from_key(key: str) -> Scope:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from kbsite.events import emit
 from kbsite.models import Service, Team
-from metrics.bulk import BULK, all_scope_keys, empty_result
+from metrics.bulk import BULK_MONTHS, all_scope_keys, empty_result
 from metrics.facts import facts_refresh
 from metrics.kpis import BASELINE_MONTHS, KPIS, KpiResult
 from metrics.models import KpiSnapshot, RecomputeRun
@@ -81,30 +81,28 @@ def facts_horizon(periods: list[Period]) -> tuple[datetime, datetime]:
     return first.months_before(BASELINE_MONTHS).start_at, last.end_at
 
 
-def _period_store(*, period: Period, refresh: bool = True) -> tuple[int, int, frozenset[date]]:
-    """Recompute and store every KPI of `period` for every scope: (figures, scopes, and the
-    other months whose figures the facts refreshed on the way may have moved)."""
-    moved: frozenset[date] = frozenset()
-    if refresh:
-        start, end = facts_horizon([period])
-        moved = facts_refresh(start=start, end=end).months - {period.start}
-    scope_keys = all_scope_keys()
-    now = timezone.now()
-    rows = []
+def _months_compute(periods: list[Period]) -> dict[str, dict[str, dict[str, KpiResult]]]:
+    """kpi -> month label -> scope key -> figure, for consecutive months, in one transaction."""
     with transaction.atomic():
-        results_by_kpi = {kpi: compute(period=period) for kpi, compute in _computing(BULK)}
-    for kpi, results in results_by_kpi.items():
-        for scope in scope_keys:
-            result = results.get(scope) or empty_result(kpi)
-            rows.append(
-                KpiSnapshot(
-                    kpi=kpi,
-                    period_start=period.start,
-                    period_end=period.end,
-                    scope=scope,
-                    **{**_snapshot_fields(result), "computed_at": now},
-                )
-            )
+        return {kpi: compute(periods=periods) for kpi, compute in _computing(BULK_MONTHS)}
+
+
+def _month_store(
+    *, period: Period, results_by_kpi: dict[str, dict[str, KpiResult]], scope_keys: list[str]
+) -> int:
+    """Store every KPI of one month for every scope (no data where a scope has none)."""
+    now = timezone.now()
+    rows = [
+        KpiSnapshot(
+            kpi=kpi,
+            period_start=period.start,
+            period_end=period.end,
+            scope=scope,
+            **{**_snapshot_fields(results.get(scope) or empty_result(kpi)), "computed_at": now},
+        )
+        for kpi, results in results_by_kpi.items()
+        for scope in scope_keys
+    ]
     with transaction.atomic():
         KpiSnapshot.objects.bulk_create(
             rows,
@@ -120,7 +118,19 @@ def _period_store(*, period: Period, refresh: bool = True) -> tuple[int, int, fr
             ],
             batch_size=500,
         )
-    return len(rows), len(scope_keys), moved
+    return len(rows)
+
+
+def _period_store(*, period: Period) -> tuple[int, int, frozenset[date]]:
+    """Refresh the facts it reads, recompute and store every KPI of `period` for every scope:
+    (figures, scopes, and the other months whose figures the refreshed facts may have moved)."""
+    start, end = facts_horizon([period])
+    moved = facts_refresh(start=start, end=end).months - {period.start}
+    scope_keys = all_scope_keys()
+    computed = _months_compute([period])
+    results = {kpi: months[period.label] for kpi, months in computed.items()}
+    count = _month_store(period=period, results_by_kpi=results, scope_keys=scope_keys)
+    return count, len(scope_keys), moved
 
 
 def kpis_recomputed_announce(
@@ -171,24 +181,30 @@ def kpi_recent_recompute(
     periods = recent_months(today=today or timezone.now().date(), count=months)
     count = 0
     scopes_count = 0
-    # One refresh of the facts for every month first (its batches are the first steps of the
-    # progress), then each month groups them.
+    # Steps: the facts' refresh batches, the computation of every month at once, then each
+    # month's snapshots (each month commits on its own, so an interrupted run keeps them).
     refresh_steps = 0
+
+    def report(done: int) -> None:
+        if progress:
+            progress(done, refresh_steps + 1 + len(periods))
 
     def refreshing(done: int, total: int) -> None:
         nonlocal refresh_steps
         refresh_steps = total
-        if progress:
-            progress(done, total + len(periods))
+        report(done)
 
     if periods:
         start, end = facts_horizon(periods)
         facts_refresh(start=start, end=end, progress=refreshing)
-    for done, period in enumerate(periods, start=1):
-        stored, scopes_count, _ = _period_store(period=period, refresh=False)
-        count += stored
-        if progress:
-            progress(refresh_steps + done, refresh_steps + len(periods))
+        computed = _months_compute(periods)
+        report(refresh_steps + 1)
+        scope_keys = all_scope_keys()
+        scopes_count = len(scope_keys)
+        for done, period in enumerate(periods, start=1):
+            results = {kpi: months[period.label] for kpi, months in computed.items()}
+            count += _month_store(period=period, results_by_kpi=results, scope_keys=scope_keys)
+            report(refresh_steps + 1 + done)
     if periods:
         kpis_recomputed_announce(periods=periods, scopes_count=scopes_count, run_id=run_id)
     return count

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from knowledge.models import Article, ArticleState
-from metrics.bulk import BULK, all_scope_keys, empty_result, scope_from_key
+from metrics.bulk import BULK, BULK_MONTHS, all_scope_keys, empty_result, scope_from_key
 from metrics.facts import facts_refresh
 from metrics.kpis import KPIS
 from metrics.models import IncidentFacts, KpiSnapshot
@@ -111,3 +111,18 @@ def test_bulk_recurrence_with_prior_knowledge_and_a_rejected_pair_matches(
     assert_bulk_matches_definitions(MARCH)
     with_article = BULK["repeat_rate"](period=MARCH)["all"].extra["recurrence"]["with_article"]
     assert with_article == {"at_risk": 0, "recurred": 0}
+
+
+def test_months_computed_at_once_equal_each_month_alone(repeat_scenario):  # noqa: F811
+    # The nightly job computes its months in one pass (each month's repeats also serve the
+    # baselines of the six after it); it must give what each month gives alone.
+    add_prior_knowledge(repeat_scenario)
+    periods = [parse_month(label) for label in ("2025-12", "2026-01", "2026-02", "2026-03")]
+    start, end = facts_horizon(periods)
+    facts_refresh(start=start, end=end)
+    for kpi, compute in BULK_MONTHS.items():
+        together = compute(periods=periods)
+        assert sorted(together) == [period.label for period in periods]
+        for period in periods:
+            assert together[period.label] == BULK[kpi](period=period), (kpi, period.label)
+    assert BULK_MONTHS["repeat_rate"](periods=periods)["2026-03"]["all"].numerator == 3

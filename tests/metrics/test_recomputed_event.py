@@ -92,10 +92,10 @@ def test_a_failed_run_is_not_announced(
 ):
     from metrics import services
 
-    def broken(*, period: Any, refresh: bool = True) -> Any:
+    def broken(periods: Any) -> Any:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "_period_store", broken)
+    monkeypatch.setattr(services, "_months_compute", broken)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         kpi_recent_recompute(today=date(2026, 3, 15), months=2)
     assert announced == []
