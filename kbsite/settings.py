@@ -294,3 +294,5 @@ INGEST_LOG_KEEP = env_int("INGEST_LOG_KEEP", default=200, minimum=1)
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", default=5 * 1024 * 1024, minimum=1)
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024, minimum=1)
 IMPORT_MAX_FILES = env_int("IMPORT_MAX_FILES", default=50, minimum=1)
+# Incidents whose stored KPI facts are refreshed per transaction (metrics.facts).
+KPI_FACTS_BATCH = env_int("KPI_FACTS_BATCH", default=5000, minimum=1)

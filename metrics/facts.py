@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -35,9 +36,6 @@ from metrics.sql import (
 from postmortems.models import ArticleUse, Finding, Incident, PostmortemState, RepeatRejection
 
 FACTS = IncidentFacts._meta.db_table
-# Incidents refreshed per transaction: a batch bounds what one statement holds, commits its
-# work, and is one step of the progress bar.
-REFRESH_BATCH = 5000
 _COLUMNS = (
     "incident_id, started_at, resolved_at, severity, team_id, category_id, service_ids, helped, "
     "is_repeat, ttr_seconds, baseline_seconds, documented, knowledge_since, start_month, "
@@ -418,7 +416,9 @@ def facts_refresh(
     months: set[date] = set()
     if not ordered:
         return Refreshed(incidents=0, months=frozenset())
-    batches = [ordered[i : i + REFRESH_BATCH] for i in range(0, len(ordered), REFRESH_BATCH)]
+    # A batch bounds what one statement holds, commits its work, and is one progress step.
+    size = settings.KPI_FACTS_BATCH
+    batches = [ordered[i : i + size] for i in range(0, len(ordered), size)]
     with _comparisons(first=ordered[0][1], last=ordered[-1][1]) as tables:
         for done, batch in enumerate(batches, start=1):
             months |= _refresh_batch([pk for pk, _ in batch], tables, began=began)

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from kbsite.celery import app as celery_app
-from metrics.models import KpiSnapshot, RecomputeRun
+from metrics.models import IncidentFacts, KpiSnapshot, RecomputeRun
 from metrics.services import kpi_recent_recompute, recompute_run_start
 from metrics.tasks import recompute_recent
 from tests.kbsite.factories import ServiceFactory, TeamFactory, UserFactory
@@ -35,6 +35,14 @@ def snapshot_rows() -> list[tuple]:
     )
 
 
+def facts_rows() -> list[tuple]:
+    fields = [field.attname for field in IncidentFacts._meta.concrete_fields]
+    ignored = {"computed_at", "stale_at"}
+    return sorted(
+        IncidentFacts.objects.values_list(*(name for name in fields if name not in ignored))
+    )
+
+
 def make_history() -> None:
     teams = [TeamFactory(name=f"Fault team {n}") for n in range(3)]
     services = [ServiceFactory(name=f"fault-service-{n}", team=teams[n % 3]) for n in range(12)]
@@ -57,17 +65,22 @@ def test_a_killed_worker_leaves_the_snapshots_complete_and_identical(settings):
     kpi_recent_recompute()
     expected = snapshot_rows()
     assert len(expected) == 3 * 13 * (1 + 3 + 12 + 4)
+    facts = facts_rows()
+    # The run must rebuild the stored incident facts too, a few incidents per step, so that
+    # the worker dies in the middle of that.
     KpiSnapshot.objects.all().delete()
+    IncidentFacts.objects.all().delete()
 
     purge_queue()
     run, _ = recompute_run_start(user=UserFactory(username="maya"))
     celery_app.conf.task_always_eager = False
-    environment = {"CELERY_VISIBILITY_TIMEOUT": "3"}
+    environment = {"CELERY_VISIBILITY_TIMEOUT": "3", "KPI_FACTS_BATCH": "4"}
     first = start_worker(pool="solo", **environment)
     second = None
     try:
         recompute_recent.apply_async(kwargs={"run_id": run.pk})
-        total = 13  # one step per month
+        # Steps: the facts in batches of 4, computing every month, storing each month.
+        total = -(-len(facts) // 4) + 1 + 13
         assert wait_for(lambda: RecomputeRun.objects.get(pk=run.pk).done_steps >= 3, timeout=60)
         stop_worker(first, hard=True)
         killed_at = RecomputeRun.objects.get(pk=run.pk)
@@ -88,3 +101,4 @@ def test_a_killed_worker_leaves_the_snapshots_complete_and_identical(settings):
 
     assert snapshot_rows() == expected
     assert KpiSnapshot.objects.count() == len(expected)
+    assert facts_rows() == facts
