@@ -424,6 +424,11 @@ def facts_refresh(
             months |= _refresh_batch([pk for pk, _ in batch], tables, began=began)
             if progress:
                 progress(done, len(batches))
+    if len(ordered) >= settings.KPI_FACTS_BATCH:
+        # Many rows written at once: the planner's statistics of the table are out of date
+        # until autovacuum comes by, and the jobs' plans depend on them.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {FACTS}")
     return Refreshed(incidents=len(ordered), months=frozenset(months))
 
 
