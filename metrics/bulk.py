@@ -54,15 +54,20 @@ def scope_groups() -> list[tuple[str, str, str]]:
     ]
 
 
-def _id_list_sql(condition: str) -> str:
-    """Ids of the group's rows matching `condition`, comma separated (NULLs are skipped)."""
+def _drill_list_sql(condition: str) -> str:
+    """The ids of the group's rows matching `condition`, comma separated, each negated when the
+    row is in the numerator: one aggregate carries the whole drill-down (NULLs are skipped)."""
+    signed = "CASE WHEN f.flag = 1 THEN -f.id ELSE f.id END"
     if connection.vendor == "postgresql":
-        return f"STRING_AGG(CASE WHEN {condition} THEN CAST(f.id AS text) END, ',')"
-    return f"GROUP_CONCAT(CASE WHEN {condition} THEN f.id END)"
+        return f"STRING_AGG(CASE WHEN {condition} THEN CAST({signed} AS text) END, ',')"
+    return f"GROUP_CONCAT(CASE WHEN {condition} THEN {signed} END)"
 
 
-def _ids(text: str | None) -> list[int]:
-    return sorted(int(pk) for pk in text.split(",")) if text else []
+def _drill_list(text: str | None) -> list[tuple[int, bool]]:
+    """(incident id, in the numerator) by id, from _drill_list_sql's text."""
+    if not text:
+        return []
+    return sorted((abs(value), value < 0) for value in map(int, text.split(",")))
 
 
 @dataclass
@@ -71,8 +76,7 @@ class Group:
     counted: float
     flagged: int  # counted rows in the numerator
     amount: float
-    ids: list[int]
-    numerator_ids: list[int]
+    drill: list[tuple[int, bool]]  # the counted incidents, by id, and whether in the numerator
     sums: dict[str, float]
 
 
@@ -89,23 +93,21 @@ def _grouped(
             cursor.execute(
                 f"SELECT f.month, {key_sql}, COUNT(*), SUM(f.counted), SUM(f.amount), "
                 f"SUM(CASE WHEN f.counted = 1 AND f.flag = 1 THEN 1 ELSE 0 END), "
-                f"{_id_list_sql(listed)}, {_id_list_sql(listed + ' AND f.flag = 1')}"
-                f"{extra_sql} FROM {table} f {joins} GROUP BY 1, 2",
+                f"{_drill_list_sql(listed)}{extra_sql} FROM {table} f {joins} GROUP BY 1, 2",
                 {"listed_from": listed_from},
             )
             for row in cursor.fetchall():
-                month, slug, rows, counted, amount, flagged, ids, numerator_ids = row[:8]
+                month, slug, rows, counted, amount, flagged, drill = row[:7]
                 scope_key = "all" if kind == "all" else f"{kind}:{slug}"
                 groups[(month, scope_key)] = Group(
                     rows=int(rows),
                     counted=float(counted or 0),
                     flagged=int(flagged or 0),
                     amount=float(amount or 0),
-                    ids=_ids(ids),
-                    numerator_ids=_ids(numerator_ids),
+                    drill=_drill_list(drill),
                     sums={
                         name: float(value or 0)
-                        for name, value in zip(extra_sums, row[8:], strict=True)
+                        for name, value in zip(extra_sums, row[7:], strict=True)
                     },
                 )
     return groups
@@ -142,14 +144,9 @@ def lessons_documented_months(*, periods: list[Period]) -> Months:
             value=ratio(group.flagged, group.counted),
             numerator=group.flagged,
             denominator=group.counted,
-            incidents=_drill(group),
+            incidents=group.drill,
         )
     return months
-
-
-def _drill(group: Group) -> list[tuple[int, bool]]:
-    numerator = set(group.numerator_ids)
-    return [(pk, pk in numerator) for pk in group.ids]
 
 
 def _repeat_facts_sql() -> str:
@@ -174,7 +171,7 @@ def repeat_rate_months(*, periods: list[Period]) -> Months:
     with temporary_table(_repeat_facts_sql(), params) as table:
         # Drill-down lists only for the periods; the months before serve baselines alone.
         groups = _grouped(table, listed_from=first.label)
-    empty = Group(rows=0, counted=0, flagged=0, amount=0, ids=[], numerator_ids=[], sums={})
+    empty = Group(rows=0, counted=0, flagged=0, amount=0, drill=[], sums={})
     scopes = {scope for _, scope in groups}
     months: Months = {}
     for period in periods:
@@ -194,7 +191,7 @@ def repeat_rate_months(*, periods: list[Period]) -> Months:
                 value=rate,
                 numerator=group.flagged,
                 denominator=group.counted,
-                incidents=_drill(group),
+                incidents=group.drill,
                 extra={
                     "baseline": baseline,
                     "reduction": 1 - rate / baseline if rate is not None and baseline else None,
@@ -243,12 +240,19 @@ def bulk_recurrence(*, period: Period) -> dict[str, dict[str, dict[str, int]]]:
         "risk_start": db_time(period.start_at - LOOK_BACK),
         "period_month": period_month,
     }
+    # Counts are all it needs: incidents alike in team, severity, services and both flags are
+    # folded into one row first, so each kind of scope groups a few hundred rows, not every
+    # incident of six months.
+    folded = (
+        "SELECT team_id, severity, service_ids, counted, flag, COUNT(*) AS incidents "
+        f"FROM ({select}) e GROUP BY team_id, severity, service_ids, counted, flag"
+    )
     split: dict[str, dict[str, dict[str, int]]] = {}
-    with temporary_table(select, params) as table, connection.cursor() as cursor:
+    with temporary_table(folded, params) as table, connection.cursor() as cursor:
         for kind, key_sql, joins in scope_groups():
             cursor.execute(
-                f"SELECT {key_sql}, f.counted, COUNT(*), SUM(f.flag) FROM {table} f {joins} "
-                "GROUP BY 1, 2"
+                f"SELECT {key_sql}, f.counted, SUM(f.incidents), SUM(f.flag * f.incidents) "
+                f"FROM {table} f {joins} GROUP BY 1, 2"
             )
             for slug, had, at_risk_count, recurred_count in cursor.fetchall():
                 scope_key = "all" if kind == "all" else f"{kind}:{slug}"
@@ -290,7 +294,7 @@ def time_saved_months(*, periods: list[Period]) -> Months:
             value=hours if group.counted else None,
             numerator=hours,
             denominator=group.counted,
-            incidents=_drill(group),
+            incidents=group.drill,
             extra={
                 "helped_incidents": group.rows,
                 "without_baseline": group.rows - int(group.counted),
