@@ -1,15 +1,17 @@
-"""The figures shown below the three headline KPIs, computed on request.
+"""The figures shown below the three headline KPIs: their definition, one (period, scope) at a time.
 
 Each is one SQL aggregate (nine queries in all, whatever the data size), over the same period
-and scope as the headline figures. They are not stored: they are cheap, they are read only by
-the dashboard, and a stored copy would be one more thing to keep fresh. Severity scopes filter
-incidents only; articles have no severity, so the knowledge figures then cover every article.
+and scope as the headline figures. These functions are the readable definition; the dashboard
+does not call them. It reads snapshots that metrics.secondary_store computes for every month
+and scope at once with the same conditions (the `*_conditions` below), and tests check that
+both agree. Severity scopes filter incidents only; articles have no severity, so the knowledge
+figures then cover every article.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -25,6 +27,7 @@ from metrics.periods import Period, Scope
 from postmortems.models import ActionItem, ArticleUse, Finding, Incident, PostmortemRevision
 
 MOST_REUSED_LIMIT = 5
+HELPED = Q(helped=True)  # an article use that helped
 OPEN_STATUSES = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
 
 
@@ -107,7 +110,7 @@ class CrossTeamFigures:
 class SecondaryMetrics:
     period: Period
     scope: Scope
-    today: date
+    today: date  # the day "overdue" and "past review" are counted on
     mttd: Median
     mttr: Median
     action_items: ActionItemFigures
@@ -116,6 +119,7 @@ class SecondaryMetrics:
     link_rate: LinkRateFigures
     most_reused: list[ReusedArticle]
     cross_team: CrossTeamFigures
+    computed_at: datetime | None = None  # when read from a snapshot: when it was stored
 
 
 def secondary_metrics(
@@ -156,8 +160,11 @@ def _scoped_articles(scope: Scope) -> QuerySet[Article]:
 
 
 def _epoch(column: str) -> str:
+    """Seconds since 1970 of a timestamp column, as a float. On PostgreSQL date_part answers
+    the same correctly rounded float as EXTRACT(EPOCH ...)::double precision, without the
+    numeric arithmetic in between (several times faster over many rows)."""
     if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM {column})::double precision"
+        return f"date_part('epoch', {column})"
     return f"((julianday({column}) - 2440587.5) * 86400.0)"
 
 
@@ -196,27 +203,21 @@ def median_minutes(incidents: QuerySet[Incident], *, until: str) -> Median:
     return Median(minutes=round(float(seconds), 3) / 60, count=int(size))
 
 
-def action_item_figures(
-    *, period: Period, incidents: QuerySet[Incident], today: date
-) -> ActionItemFigures:
-    """Action items of the scope's postmortems that fall due in the period: done by their due
-    date, done after it, still open past it (overdue), still open and not yet due, won't do."""
-    items = ActionItem.objects.filter(
-        postmortem__incident__in=incidents,
-        due_date__gte=period.start,
-        due_date__lt=period.end,
-    )
+def action_item_conditions(*, today: date) -> dict[str, Q]:
+    """What each action item count counts, for items already chosen by due date and scope."""
     done = Q(status=ActionItem.Status.DONE)
-    done_late = done & Q(completed_at__isnull=False, completed_at__date__gt=F("due_date"))
     is_open = Q(status__in=OPEN_STATUSES)
-    counts = items.aggregate(
-        due=Count("pk", filter=~Q(status=ActionItem.Status.WONT_DO)),
-        done=Count("pk", filter=done),
-        done_late=Count("pk", filter=done_late),
-        overdue=Count("pk", filter=is_open & Q(due_date__lt=today)),
-        not_yet_due=Count("pk", filter=is_open & Q(due_date__gte=today)),
-        wont_do=Count("pk", filter=Q(status=ActionItem.Status.WONT_DO)),
-    )
+    return {
+        "due": ~Q(status=ActionItem.Status.WONT_DO),
+        "done": done,
+        "done_late": done & Q(completed_at__isnull=False, completed_at__date__gt=F("due_date")),
+        "overdue": is_open & Q(due_date__lt=today),
+        "not_yet_due": is_open & Q(due_date__gte=today),
+        "wont_do": Q(status=ActionItem.Status.WONT_DO),
+    }
+
+
+def action_item_figures_from_counts(counts: dict[str, int]) -> ActionItemFigures:
     return ActionItemFigures(
         due=counts["due"],
         done_on_time=counts["done"] - counts["done_late"],
@@ -227,18 +228,40 @@ def action_item_figures(
     )
 
 
+def action_item_figures(
+    *, period: Period, incidents: QuerySet[Incident], today: date
+) -> ActionItemFigures:
+    """Action items of the scope's postmortems that fall due in the period: done by their due
+    date, done after it, still open past it (overdue), still open and not yet due, won't do."""
+    items = ActionItem.objects.filter(
+        postmortem__incident__in=incidents,
+        due_date__gte=period.start,
+        due_date__lt=period.end,
+    )
+    counts = items.aggregate(
+        **{
+            name: Count("pk", filter=condition)
+            for name, condition in action_item_conditions(today=today).items()
+        }
+    )
+    return action_item_figures_from_counts(counts)
+
+
+def freshness_conditions(*, today: date) -> dict[str, Q]:
+    """What each freshness count counts, among published articles."""
+    return {"past_review": Q(review_due__lt=today), "flagged": Q(open_flags__gt=0)}
+
+
 def freshness_figures(*, articles: QuerySet[Article], today: date) -> FreshnessFigures:
     """Published articles today, how many are past their review date, how many are flagged."""
     counts = articles.filter(state=ArticleState.PUBLISHED).aggregate(
         published=Count("pk", distinct=True),
-        past_review=Count("pk", filter=Q(review_due__lt=today), distinct=True),
-        flagged=Count("pk", filter=Q(open_flags__gt=0), distinct=True),
+        **{
+            name: Count("pk", filter=condition, distinct=True)
+            for name, condition in freshness_conditions(today=today).items()
+        },
     )
-    return FreshnessFigures(
-        published=counts["published"],
-        past_review=counts["past_review"],
-        flagged=counts["flagged"],
-    )
+    return FreshnessFigures(**counts)
 
 
 def participation_figures(
@@ -267,6 +290,15 @@ def participation_figures(
     return ParticipationFigures(**counts)
 
 
+# What each link-rate count counts, among the findings of the period and scope (all of them
+# for `findings`).
+LINK_RATE_CONDITIONS = {
+    "with_article": Q(article__isnull=False),
+    "linked": Q(outcome=Finding.Outcome.LINKED),
+    "spawned": Q(outcome=Finding.Outcome.SPAWNED),
+}
+
+
 def link_rate_figures(*, period: Period, incidents: QuerySet[Incident]) -> LinkRateFigures:
     """Findings of the postmortems of incidents resolved in the period, and how many of them
     link to, or spawned, a knowledge article (whatever that article's state)."""
@@ -277,9 +309,7 @@ def link_rate_figures(*, period: Period, incidents: QuerySet[Incident]) -> LinkR
     )
     counts = findings.aggregate(
         findings=Count("pk"),
-        with_article=Count("pk", filter=Q(article__isnull=False)),
-        linked=Count("pk", filter=Q(outcome=Finding.Outcome.LINKED)),
-        spawned=Count("pk", filter=Q(outcome=Finding.Outcome.SPAWNED)),
+        **{name: Count("pk", filter=condition) for name, condition in LINK_RATE_CONDITIONS.items()},
     )
     return LinkRateFigures(**counts)
 
@@ -299,7 +329,7 @@ def most_reused_articles(
         _uses_in(period, incidents)
         .filter(article__in=Article.objects.filter(articles_visible_q(user)).values("pk"))
         .values("article_id", "article__title", "article__slug")
-        .annotate(uses=Count("pk"), helped=Count("pk", filter=Q(helped=True)))
+        .annotate(uses=Count("pk"), helped=Count("pk", filter=HELPED))
         .order_by("-uses", "-helped", "article__title", "article_id")[:limit]
     )
     return [
@@ -314,19 +344,23 @@ def most_reused_articles(
     ]
 
 
-def cross_team_figures(*, period: Period, incidents: QuerySet[Incident]) -> CrossTeamFigures:
-    """Uses of team-owned articles in the period, and how many were by someone outside the
-    article's team — knowledge crossing team lines, the opposite of a silo."""
+def cross_team_conditions() -> dict[str, Q]:
+    """What each count of article uses counts: uses of team-owned articles, and those by
+    someone who is not in the article's team."""
     member = TeamMembership.objects.filter(
         team_id=OuterRef("article__team_id"), user_id=OuterRef("user_id")
     )
-    counts = (
-        _uses_in(period, incidents)
-        .filter(article__team__isnull=False)
-        .annotate(reader_in_team=Exists(member))
-        .aggregate(
-            uses=Count("pk"),
-            across_teams=Count("pk", filter=Q(reader_in_team=False)),
-        )
+    team_owned = Q(article__team__isnull=False)
+    return {"uses": team_owned, "across_teams": Q(team_owned, ~Exists(member))}
+
+
+def cross_team_figures(*, period: Period, incidents: QuerySet[Incident]) -> CrossTeamFigures:
+    """Uses of team-owned articles in the period, and how many were by someone outside the
+    article's team — knowledge crossing team lines, the opposite of a silo."""
+    counts = _uses_in(period, incidents).aggregate(
+        **{
+            name: Count("pk", filter=condition)
+            for name, condition in cross_team_conditions().items()
+        }
     )
     return CrossTeamFigures(**counts)

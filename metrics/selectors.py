@@ -20,6 +20,8 @@ from kbsite.models import Service, Team
 from metrics.kpis import kpi_definition
 from metrics.models import KpiSnapshot, RecomputeRun
 from metrics.periods import Period, Scope
+from metrics.secondary import SecondaryMetrics
+from metrics.secondary_store import SECONDARY_KPI, secondary_from_snapshot
 from metrics.services import kpi_snapshot_compute
 from postmortems.models import Incident
 from postmortems.permissions import incidents_visible_q
@@ -68,12 +70,14 @@ def kpi_snapshots_by_period(
     *, kpis: Iterable[str], scope: Scope, periods: Sequence[Period]
 ) -> dict[tuple[str, Period], KpiSnapshot]:
     """Every stored snapshot of the given KPIs, scope and periods, keyed by (kpi, period), in
-    one query. The dashboard reads its figures through this and computes nothing."""
+    one query. The dashboard reads its figures through this and computes nothing. The rows of
+    the secondary figures are not KPIs (no value, no drill-down): they are never answered
+    here, even when asked for."""
     if not periods:
         return {}
     wanted = set(periods)
     rows = KpiSnapshot.objects.filter(
-        kpi__in=list(kpis),
+        kpi__in=[kpi for kpi in kpis if kpi != SECONDARY_KPI],
         scope=scope.key,
         period_start__gte=min(period.start for period in periods),
         period_end__lte=max(period.end for period in periods),
@@ -84,6 +88,25 @@ def kpi_snapshots_by_period(
         if period in wanted:
             found[(snapshot.kpi, period)] = snapshot
     return found
+
+
+def secondary_metrics_stored(*, period: Period, scope: Scope, user: Any) -> SecondaryMetrics | None:
+    """The stored secondary figures of (period, scope) as `user` may see them, or None when
+    they have not been computed yet. Nothing is computed: one query for the row, and one for
+    the articles of its most reused list that `user` may read (none when the list is empty)."""
+    snapshot = (
+        KpiSnapshot.objects.filter(
+            kpi=SECONDARY_KPI,
+            period_start=period.start,
+            period_end=period.end,
+            scope=scope.key,
+        )
+        .defer("incidents")
+        .first()
+    )
+    if snapshot is None:
+        return None
+    return secondary_from_snapshot(snapshot=snapshot, user=user)
 
 
 class DrillDownIncident(TypedDict):

@@ -22,6 +22,7 @@ from metrics.facts import facts_refresh
 from metrics.kpis import BASELINE_MONTHS, KPIS, KpiResult
 from metrics.models import KpiSnapshot, RecomputeRun
 from metrics.periods import ALL, SEVERITIES, Period, Scope, recent_months
+from metrics.secondary_store import secondary_snapshots_store
 
 FULL_RECOMPUTE_MONTHS = 13
 STALE_RUN_AFTER = timedelta(hours=2)
@@ -174,10 +175,12 @@ def kpi_recent_recompute(
     months: int = FULL_RECOMPUTE_MONTHS,
     progress: Callable[[int, int], None] | None = None,
     run_id: int | None = None,
+    with_secondary: bool = True,
 ) -> int:
     """Recompute the last `months` months (the current one included) for every scope; each
     month commits on its own, so an interrupted run keeps what it finished. A run that
-    finishes is announced once (`kpis.recomputed`, with `run_id` when a manager asked for it)."""
+    finishes is announced once (`kpis.recomputed`, with `run_id` when a manager asked for it).
+    The dashboard's secondary figures are stored last, for all the months at once."""
     periods = recent_months(today=today or timezone.now().date(), count=months)
     count = 0
     scopes_count = 0
@@ -187,7 +190,7 @@ def kpi_recent_recompute(
 
     def report(done: int) -> None:
         if progress:
-            progress(done, refresh_steps + 1 + len(periods))
+            progress(done, refresh_steps + 1 + len(periods) + int(with_secondary))
 
     def refreshing(done: int, total: int) -> None:
         nonlocal refresh_steps
@@ -205,6 +208,9 @@ def kpi_recent_recompute(
             results = {kpi: months[period.label] for kpi, months in computed.items()}
             count += _month_store(period=period, results_by_kpi=results, scope_keys=scope_keys)
             report(refresh_steps + 1 + done)
+        if with_secondary:
+            secondary_snapshots_store(periods=periods)
+            report(refresh_steps + 2 + len(periods))
     if periods:
         kpis_recomputed_announce(periods=periods, scopes_count=scopes_count, run_id=run_id)
     return count

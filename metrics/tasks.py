@@ -16,6 +16,7 @@ from django.utils import timezone
 from metrics.facts import article_facts_invalidate, incident_facts_invalidate
 from metrics.models import RecomputeRun
 from metrics.periods import month_period
+from metrics.secondary_store import secondary_snapshots_store
 from metrics.services import (
     kpi_period_recompute,
     kpi_recent_recompute,
@@ -62,7 +63,9 @@ def enqueue_period_recompute(*, day: date) -> bool:
 def recompute_period(*, period_start: str) -> int:
     start = date.fromisoformat(period_start)
     cache.delete(pending_key(start))
-    recomputed = kpi_period_recompute(period=month_period(start))
+    period = month_period(start)
+    recomputed = kpi_period_recompute(period=period)
+    secondary_snapshots_store(periods=[period])
     this_month = timezone.now().date().replace(day=1)
     for month in sorted(recomputed.moved_months):
         if month <= this_month:

@@ -1,5 +1,5 @@
-"""The KPI dashboard: headline figures and trends from stored snapshots, their drill-downs and
-CSV exports, secondary figures, and a manager's "recompute now" with its progress."""
+"""The KPI dashboard: headline figures, trends and secondary figures from stored snapshots,
+their drill-downs and CSV exports, and a manager's "recompute now" with its progress."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from metrics.forms import DashboardFilterForm
 from metrics.kpis import KPIS, kpi_definition
 from metrics.models import RecomputeRun
 from metrics.periods import parse_month, parse_scope
-from metrics.secondary import secondary_metrics
 from metrics.services import recompute_run_finish, recompute_run_start
 
 logger = logging.getLogger(__name__)
@@ -53,9 +52,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     filters = form.filters
     try:
         selectors.scope_check(scope=filters.scope)
-        context["secondary"] = secondary_metrics(
-            period=filters.period, scope=filters.scope, user=request.user
-        )
     except InvalidInput as error:
         form.add_error(None, error.message)
         return render(request, "metrics/dashboard.html", context, status=400)
@@ -64,6 +60,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         board=board,
         chart_data=board.chart_data(),
         export_query=urlencode(filters.query()),
+        secondary=selectors.secondary_metrics_stored(
+            period=filters.period, scope=filters.scope, user=request.user
+        ),
     )
     return render(request, "metrics/dashboard.html", context)
 

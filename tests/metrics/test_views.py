@@ -21,7 +21,10 @@ from django.utils.html import escape
 from metrics.kpis import KPIS
 from metrics.models import KpiSnapshot, RecomputeRun
 from metrics.periods import ALL, Scope, recent_months
+from metrics.secondary_store import SECONDARY_KPI, secondary_snapshots_store
 from metrics.services import kpi_snapshot_compute
+from postmortems.models import ArticleUse
+from tests.knowledge.factories import ArticleFactory, published_article
 from tests.metrics.scenarios import FEBRUARY, MARCH, SECRET_TITLE, incident, lessons_scenario
 
 pytestmark = pytest.mark.django_db
@@ -52,8 +55,9 @@ def scenario(payments_team):
 
 @pytest.fixture
 def figures(scenario, payments_team):
-    """February and March computed for everything and for Payments."""
+    """February and March computed for everything and for Payments, secondary figures too."""
     compute(periods=[FEBRUARY, MARCH], scopes=[ALL, Scope(kind="team", slug="payments")])
+    secondary_snapshots_store(periods=[FEBRUARY, MARCH])
     return scenario
 
 
@@ -170,7 +174,64 @@ def test_missing_snapshots_say_not_computed_yet_and_nothing_is_computed(scenario
 
     assert "not computed yet" in _section(page, "kpi-lessons_documented")
     assert "39 of the figures shown have not been computed yet" in page
+    assert (
+        "These figures for March 2026, every team and service are not computed yet — a "
+        "manager can recompute them now; otherwise they fill in after the nightly recompute."
+    ) in _section(page, "secondary-missing")
+    assert 'id="metric-mttr"' not in page
     assert not KpiSnapshot.objects.exists()
+
+
+def test_missing_secondary_figures_point_a_manager_to_recompute(scenario, manager):
+    page = signed_in(manager).get(DASHBOARD, MARCH_FILTERS).content.decode()
+
+    assert "not computed yet — press Recompute now to fill them in." in _section(
+        page, "secondary-missing"
+    )
+    assert not KpiSnapshot.objects.exists()
+
+
+def test_secondary_figures_are_read_from_their_snapshot_not_computed(figures, outsider):
+    KpiSnapshot.objects.filter(kpi=SECONDARY_KPI).update(
+        computed_at=timezone.now() - timedelta(hours=3)
+    )
+    # Incidents resolved after the snapshot change nothing on the page until a recompute.
+    incident("2026-03-25 10:00", hours=30, team=figures.plain.team)
+
+    page = signed_in(outsider).get(DASHBOARD, MARCH_FILTERS).content.decode()
+
+    computed = _section(page, "secondary-computed")
+    assert "For March 2026, every team and service; computed <time" in computed
+    assert ">3\xa0hours ago</time>" in computed
+    assert f"counted as of {timezone.localdate():%-d %B %Y}" in computed
+    # The scenario's three incidents resolved in March took 1, 2 and 3 hours.
+    assert '<p class="value">2.0 h</p>' in _section(page, "metric-mttr")
+    assert "over 3 incidents resolved in the month" in _section(page, "metric-mttr")
+    assert "secondary-missing" not in page
+
+
+def test_most_reused_articles_on_the_page_are_those_the_reader_may_read(figures, outsider, editor):
+    runbook = published_article(title="Roll back a bad deploy")
+    draft = ArticleFactory(title="Half-written runbook")
+    for article in (runbook, draft):
+        ArticleUse.objects.create(
+            incident=figures.plain,
+            article=article,
+            user=editor,
+            used_at=figures.plain.started_at,
+        )
+    secondary_snapshots_store(periods=[MARCH])
+
+    outsiders = _section(
+        signed_in(outsider).get(DASHBOARD, MARCH_FILTERS).content.decode(), "most-reused"
+    )
+    editors = _section(
+        signed_in(editor).get(DASHBOARD, MARCH_FILTERS).content.decode(), "most-reused"
+    )
+
+    assert "Roll back a bad deploy" in outsiders
+    assert "Half-written runbook" not in outsiders
+    assert "Half-written runbook" in editors
 
 
 def test_page_states_each_method_and_when_the_figures_were_computed(figures, outsider):
@@ -244,21 +305,31 @@ def test_bad_filters_get_a_clear_message_not_an_error(payments_team, outsider, p
     assert not KpiSnapshot.objects.exists()
 
 
-def test_query_count_does_not_grow_with_the_data(payments_team, outsider):
+def test_query_count_does_not_grow_with_the_data(payments_team, outsider, responder):
+    article = published_article(title="Roll back a bad deploy")
+
     def queries_for(incidents: int) -> int:
         for number in range(incidents):
-            incident(f"2026-03-{number % 28 + 1:02d} 10:00", hours=1, team=payments_team)
+            made = incident(f"2026-03-{number % 28 + 1:02d} 10:00", hours=1, team=payments_team)
+            used = ArticleFactory(state="published") if number % 2 else article
+            ArticleUse.objects.create(
+                incident=made, article=used, user=responder, used_at=made.started_at
+            )
         compute(periods=[MARCH], scopes=[ALL])
+        secondary_snapshots_store(periods=[MARCH])
         client = signed_in(outsider)
         client.get(DASHBOARD, MARCH_FILTERS)  # warm the session
         with CaptureQueriesContext(connection) as captured:
             response = client.get(DASHBOARD, MARCH_FILTERS)
         assert response.status_code == 200
+        assert 'id="most-reused"' in response.content.decode()
         return len(captured)
 
     small = queries_for(2)
     assert queries_for(30) == small
-    assert small == 17
+    # Session and user, roles, teams, filter choices, latest run, the scope check, the KPI
+    # snapshots, the secondary snapshot and its readable articles: nothing grows with the data.
+    assert small == 11
 
 
 # --- drill-down -----------------------------------------------------------------------------
@@ -469,7 +540,7 @@ def test_recompute_runs_and_fills_the_snapshots(
     assert run.done_steps == run.total_steps > 0
     months = recent_months(today=timezone.now().date(), count=13)
     assert KpiSnapshot.objects.filter(
-        scope="all", period_start__in=[month.start for month in months]
+        kpi__in=list(KPIS), scope="all", period_start__in=[month.start for month in months]
     ).count() == 13 * len(KPIS)
     # The htmx answer is the status line, rendered before the commit let the run start: it
     # polls for progress.

@@ -64,7 +64,8 @@ def test_a_killed_worker_leaves_the_snapshots_complete_and_identical(settings):
     make_history()
     kpi_recent_recompute()
     expected = snapshot_rows()
-    assert len(expected) == 3 * 13 * (1 + 3 + 12 + 4)
+    # Three KPIs and the dashboard's secondary figures, 13 months, every scope.
+    assert len(expected) == 4 * 13 * (1 + 3 + 12 + 4)
     facts = facts_rows()
     # The run must rebuild the stored incident facts too, a few incidents per step, so that
     # the worker dies in the middle of that.
@@ -79,8 +80,9 @@ def test_a_killed_worker_leaves_the_snapshots_complete_and_identical(settings):
     second = None
     try:
         recompute_recent.apply_async(kwargs={"run_id": run.pk})
-        # Steps: the facts in batches of 4, computing every month, storing each month.
-        total = -(-len(facts) // 4) + 1 + 13
+        # Steps: the facts in batches of 4, computing every month, storing each month, and
+        # the secondary figures.
+        total = -(-len(facts) // 4) + 1 + 13 + 1
         assert wait_for(lambda: RecomputeRun.objects.get(pk=run.pk).done_steps >= 3, timeout=60)
         stop_worker(first, hard=True)
         killed_at = RecomputeRun.objects.get(pk=run.pk)

@@ -37,6 +37,7 @@ def test_kpi_benchmark_reports_every_figure(tmp_path):
     assert "300 incidents on sqlite" in lines
     for label in (
         "incident facts refreshed before the runs: ",
+        "dashboard secondary figures stored by the same job: ",
         "full recompute (13 months × every scope)",
         "one-month recompute (",
         "similar incidents p50 / p95",

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from kbsite.errors import InvalidInput
 from kbsite.progress import ProgressBar
 from metrics.periods import parse_month
+from metrics.secondary_store import secondary_snapshots_store
 from metrics.services import kpi_period_recompute, kpi_recent_recompute
 
 
@@ -24,6 +25,7 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from None
             bar = ProgressBar(total=1, label=f"KPIs {period.label}")
             count = kpi_period_recompute(period=period).figures
+            secondary_snapshots_store(periods=[period])
             bar.update(1)
             bar.finish()
         else:
