@@ -24,6 +24,9 @@ class KpiSnapshot(models.Model):
     incidents = models.JSONField(default=list, blank=True)
     extra = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
+    # A fingerprint of the figure and its drill-down: a recompute that finds the same rewrites
+    # only computed_at, not megabytes of drill-down lists.
+    digest = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["kpi", "scope", "period_start"]

@@ -6,6 +6,7 @@ worker dying half-way and the task running again — leaves exactly one row per 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -88,23 +89,46 @@ def _months_compute(periods: list[Period]) -> dict[str, dict[str, dict[str, KpiR
         return {kpi: compute(periods=periods) for kpi, compute in _computing(BULK_MONTHS)}
 
 
+def _digest(result: KpiResult) -> str:
+    """A fingerprint of everything a snapshot stores but its time (reprs of numbers, lists and
+    dicts built in a fixed order are stable)."""
+    content = (result.value, result.numerator, result.denominator, result.incidents, result.extra)
+    return hashlib.blake2b(repr(content).encode(), digest_size=20).hexdigest()
+
+
 def _month_store(
     *, period: Period, results_by_kpi: dict[str, dict[str, KpiResult]], scope_keys: list[str]
 ) -> int:
-    """Store every KPI of one month for every scope (no data where a scope has none)."""
+    """Store every KPI of one month for every scope (no data where a scope has none). A figure
+    equal to the stored one only gets its computed_at moved."""
     now = timezone.now()
-    rows = [
-        KpiSnapshot(
-            kpi=kpi,
-            period_start=period.start,
-            period_end=period.end,
-            scope=scope,
-            **{**_snapshot_fields(results.get(scope) or empty_result(kpi)), "computed_at": now},
-        )
-        for kpi, results in results_by_kpi.items()
-        for scope in scope_keys
-    ]
+    stored = {
+        (kpi, scope): (pk, digest)
+        for pk, kpi, scope, digest in KpiSnapshot.objects.filter(
+            kpi__in=list(results_by_kpi), period_start=period.start, period_end=period.end
+        ).values_list("pk", "kpi", "scope", "digest")
+    }
+    unchanged, rows = [], []
+    for kpi, results in results_by_kpi.items():
+        for scope in scope_keys:
+            result = results.get(scope) or empty_result(kpi)
+            digest = _digest(result)
+            pk, stored_digest = stored.get((kpi, scope), (None, ""))
+            if pk is not None and stored_digest == digest:
+                unchanged.append(pk)
+                continue
+            rows.append(
+                KpiSnapshot(
+                    kpi=kpi,
+                    period_start=period.start,
+                    period_end=period.end,
+                    scope=scope,
+                    digest=digest,
+                    **{**_snapshot_fields(result), "computed_at": now},
+                )
+            )
     with transaction.atomic():
+        KpiSnapshot.objects.filter(pk__in=unchanged).update(computed_at=now)
         KpiSnapshot.objects.bulk_create(
             rows,
             update_conflicts=True,
@@ -116,10 +140,11 @@ def _month_store(
                 "incidents",
                 "extra",
                 "computed_at",
+                "digest",
             ],
             batch_size=500,
         )
-    return len(rows)
+    return len(rows) + len(unchanged)
 
 
 def _period_store(*, period: Period) -> tuple[int, int, frozenset[date]]:

@@ -74,6 +74,8 @@ def test_recompute_writes_one_row_per_kpi_and_scope_and_replaces_it(reuse_scenar
     again = KpiSnapshot.objects.get(kpi="time_saved", scope="all")
     assert (again.pk, again.value, again.incidents) == (first.pk, first.value, first.incidents)
     assert again.computed_at >= first.computed_at
+    # Found equal: only computed_at was written again.
+    assert again.digest == first.digest != ""
 
 
 def test_a_run_lost_for_two_hours_no_longer_blocks_a_new_one():
