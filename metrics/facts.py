@@ -2,11 +2,14 @@
 what a change can influence.
 
 Whether an incident is a repeat depends on the incidents of its category started in the 180
-days before it; its baseline depends on the incidents of its severity resolved in the 180 days
-before it started. So when an incident changes, the facts of later incidents within 180 days can
-change too. `incident_facts_invalidate` marks those rows stale — over-marking is safe, missing
-one is not — and `facts_refresh` recomputes every stale or missing row with the same SQL the
-per-figure definitions in metrics.kpis use, in batches of incidents close in time.
+days before it, whether its failure mode recurred on those started in the 180 days after it, its
+baseline on the incidents of its severity resolved in the 180 days before it started, and its
+knowledge on its findings' articles. So a change to one incident can change the facts of others
+within 180 days: `incident_facts_invalidate` and `article_facts_invalidate` mark those rows stale
+— over-marking is safe, missing one is not — and `facts_refresh` recomputes every stale or
+missing row with the conditions the per-figure definitions in metrics.kpis state, in batches of
+incidents close in time. Tests hold the figures grouped from these rows equal to the
+definitions.
 """
 
 from __future__ import annotations
