@@ -81,35 +81,65 @@ class Group:
 
 
 def _grouped(
-    table: str, *, extra_sums: tuple[str, ...] = (), listed_from: str = ""
+    select_sql: str,
+    params: dict[str, Any],
+    *,
+    extra_sums: tuple[str, ...] = (),
+    listed_from: str = "",
 ) -> dict[tuple[str, str], Group]:
-    """(month, scope key) -> the group's sums and ids, for every kind of scope; ids only for
-    the months from `listed_from` ('YYYY-MM') on — the others are read for their counts."""
+    """(month, scope key) -> the group's sums and drill-down, for every kind of scope, from the
+    incident rows of `select_sql`; drill-downs only for the months from `listed_from`
+    ('YYYY-MM') on — the others are read for their counts.
+
+    Counts come from the rows folded first (incidents alike in month, team, severity, services
+    and flags become one row), so each kind of scope groups a few thousand rows; drill-down
+    lists come from the listed months' rows alone.
+    """
     groups: dict[tuple[str, str], Group] = {}
-    extra_sql = "".join(f", SUM(f.{column})" for column in extra_sums)
-    listed = "f.month >= %(listed_from)s AND f.counted = 1"
-    with connection.cursor() as cursor:
+    extras = "".join(f", SUM({column}) AS {column}" for column in extra_sums)
+    folded_sql = (
+        "SELECT month, team_id, severity, service_ids, counted, flag, COUNT(*) AS incidents, "
+        f"SUM(amount) AS amount{extras} FROM ({select_sql}) r "
+        "GROUP BY month, team_id, severity, service_ids, counted, flag"
+    )
+    listed_sql = (
+        "SELECT id, month, team_id, severity, service_ids, flag "
+        f"FROM ({select_sql}) r WHERE counted = 1 AND month >= %(listed_from)s"
+    )
+    listed_params = {**params, "listed_from": listed_from}
+    with (
+        temporary_table(folded_sql, params, prefix="kpi_folded") as folded,
+        temporary_table(listed_sql, listed_params, prefix="kpi_listed") as listed,
+        connection.cursor() as cursor,
+    ):
+        extra_sql = "".join(f", SUM(f.{column})" for column in extra_sums)
         for kind, key_sql, joins in scope_groups():
             cursor.execute(
-                f"SELECT f.month, {key_sql}, COUNT(*), SUM(f.counted), SUM(f.amount), "
-                f"SUM(CASE WHEN f.counted = 1 AND f.flag = 1 THEN 1 ELSE 0 END), "
-                f"{_drill_list_sql(listed)}{extra_sql} FROM {table} f {joins} GROUP BY 1, 2",
-                {"listed_from": listed_from},
+                f"SELECT f.month, {key_sql}, SUM(f.incidents), SUM(f.counted * f.incidents), "
+                "SUM(f.amount), SUM(CASE WHEN f.counted = 1 AND f.flag = 1 "
+                f"THEN f.incidents ELSE 0 END){extra_sql} FROM {folded} f {joins} GROUP BY 1, 2"
             )
             for row in cursor.fetchall():
-                month, slug, rows, counted, amount, flagged, drill = row[:7]
+                month, slug, rows, counted, amount, flagged = row[:6]
                 scope_key = "all" if kind == "all" else f"{kind}:{slug}"
                 groups[(month, scope_key)] = Group(
                     rows=int(rows),
                     counted=float(counted or 0),
                     flagged=int(flagged or 0),
                     amount=float(amount or 0),
-                    drill=_drill_list(drill),
+                    drill=[],
                     sums={
                         name: float(value or 0)
-                        for name, value in zip(extra_sums, row[7:], strict=True)
+                        for name, value in zip(extra_sums, row[6:], strict=True)
                     },
                 )
+            cursor.execute(
+                f"SELECT f.month, {key_sql}, {_drill_list_sql('1 = 1')} "
+                f"FROM {listed} f {joins} GROUP BY 1, 2"
+            )
+            for month, slug, drill in cursor.fetchall():
+                scope_key = "all" if kind == "all" else f"{kind}:{slug}"
+                groups[(month, scope_key)].drill = _drill_list(drill)
     return groups
 
 
@@ -136,8 +166,7 @@ def lessons_documented_months(*, periods: list[Period]) -> Months:
         + ", ".join(f"%(severity_{n})s" for n in range(len(severities)))
         + ")"
     )
-    with temporary_table(select, params) as table:
-        groups = _grouped(table)
+    groups = _grouped(select, params)
     months: Months = {period.label: {} for period in periods}
     for (month, scope), group in groups.items():
         months[month][scope] = KpiResult(
@@ -168,9 +197,8 @@ def repeat_rate_months(*, periods: list[Period]) -> Months:
     first = min(periods)
     window = first.months_before(BASELINE_MONTHS)
     params = {**_span(periods), "start": db_time(window.start_at)}
-    with temporary_table(_repeat_facts_sql(), params) as table:
-        # Drill-down lists only for the periods; the months before serve baselines alone.
-        groups = _grouped(table, listed_from=first.label)
+    # Drill-down lists only for the periods; the months before serve baselines alone.
+    groups = _grouped(_repeat_facts_sql(), params, listed_from=first.label)
     empty = Group(rows=0, counted=0, flagged=0, amount=0, drill=[], sums={})
     scopes = {scope for _, scope in groups}
     months: Months = {}
@@ -285,8 +313,7 @@ def time_saved_months(*, periods: list[Period]) -> Months:
         f"(SELECT COUNT(*) {helpful_estimates}) AS estimates "
         f"FROM {FACTS} f WHERE f.helped AND f.resolved_at >= %(start)s AND f.resolved_at < %(end)s"
     )
-    with temporary_table(select, params) as table:
-        groups = _grouped(table, extra_sums=("minutes", "estimates"))
+    groups = _grouped(select, params, extra_sums=("minutes", "estimates"))
     months: Months = {period.label: {} for period in periods}
     for (month, scope), group in groups.items():
         hours = group.amount / 3600
