@@ -27,7 +27,7 @@ from metrics.kpis import (
 )
 from metrics.models import IncidentFacts
 from metrics.periods import SEVERITIES, Period, Scope, add_months, month_period
-from metrics.sql import db_time, month_sql, temporary_table
+from metrics.sql import db_time, month_index_sql, temporary_table
 
 FACTS = IncidentFacts._meta.db_table
 
@@ -80,16 +80,25 @@ class Group:
     sums: dict[str, float]
 
 
+def _label(month_index: int) -> str:
+    return f"{month_index // 12:04d}-{month_index % 12 + 1:02d}"
+
+
+def _index(period: Period) -> int:
+    return period.start.year * 12 + period.start.month - 1
+
+
 def _grouped(
     select_sql: str,
     params: dict[str, Any],
     *,
     extra_sums: tuple[str, ...] = (),
-    listed_from: str = "",
+    listed_from: int = 0,
 ) -> dict[tuple[str, str], Group]:
     """(month, scope key) -> the group's sums and drill-down, for every kind of scope, from the
-    incident rows of `select_sql`; drill-downs only for the months from `listed_from`
-    ('YYYY-MM') on — the others are read for their counts.
+    incident rows of `select_sql`, whose `month` is a month index (year * 12 + month - 1);
+    drill-downs only for the months from index `listed_from` on — the others are read for
+    their counts. Months are answered as 'YYYY-MM'.
 
     Counts come from the rows folded first (incidents alike in month, team, severity, services
     and flags become one row), so each kind of scope groups a few thousand rows; drill-down
@@ -122,7 +131,7 @@ def _grouped(
             for row in cursor.fetchall():
                 month, slug, rows, counted, amount, flagged = row[:6]
                 scope_key = "all" if kind == "all" else f"{kind}:{slug}"
-                groups[(month, scope_key)] = Group(
+                groups[(_label(month), scope_key)] = Group(
                     rows=int(rows),
                     counted=float(counted or 0),
                     flagged=int(flagged or 0),
@@ -139,7 +148,7 @@ def _grouped(
             )
             for month, slug, drill in cursor.fetchall():
                 scope_key = "all" if kind == "all" else f"{kind}:{slug}"
-                groups[(month, scope_key)].drill = _drill_list(drill)
+                groups[(_label(month), scope_key)].drill = _drill_list(drill)
     return groups
 
 
@@ -159,7 +168,7 @@ def lessons_documented_months(*, periods: list[Period]) -> Months:
     # Incidents resolved in the period with a severity that requires a postmortem; flag = its
     # postmortem is published with a finding linked to, or spawning, an article (IncidentFacts).
     select = (
-        f"SELECT f.incident_id AS id, {month_sql('f.resolved_at')} AS month, "
+        f"SELECT f.incident_id AS id, {month_index_sql('f.resolved_at')} AS month, "
         "f.team_id AS team_id, f.severity AS severity, f.service_ids AS service_ids, "
         f"1 AS counted, {documented} AS flag, {documented} AS amount FROM {FACTS} f "
         "WHERE f.resolved_at >= %(start)s AND f.resolved_at < %(end)s AND f.severity IN ("
@@ -183,7 +192,7 @@ def _repeat_facts_sql() -> str:
     `repeat_of` set, or a match by the rule — metrics.kpis.incidents_with_repeat_flag)."""
     repeat = "CASE WHEN f.is_repeat THEN 1 ELSE 0 END"
     return (
-        f"SELECT f.incident_id AS id, {month_sql('f.started_at')} AS month, f.team_id AS team_id, "
+        "SELECT f.incident_id AS id, f.start_month AS month, f.team_id AS team_id, "
         f"f.severity AS severity, f.service_ids AS service_ids, 1 AS counted, "
         f"{repeat} AS flag, {repeat} AS amount "
         f"FROM {FACTS} f WHERE f.started_at >= %(start)s AND f.started_at < %(end)s"
@@ -198,7 +207,7 @@ def repeat_rate_months(*, periods: list[Period]) -> Months:
     window = first.months_before(BASELINE_MONTHS)
     params = {**_span(periods), "start": db_time(window.start_at)}
     # Drill-down lists only for the periods; the months before serve baselines alone.
-    groups = _grouped(_repeat_facts_sql(), params, listed_from=first.label)
+    groups = _grouped(_repeat_facts_sql(), params, listed_from=_index(first))
     empty = Group(rows=0, counted=0, flagged=0, amount=0, drill=[], sums={})
     scopes = {scope for _, scope in groups}
     months: Months = {}
@@ -254,7 +263,7 @@ def bulk_recurrence(*, period: Period) -> dict[str, dict[str, dict[str, int]]]:
     incident of the period repeats them (same category, a shared service, within 180 days, not
     rejected): the period's bit in their stored recurred_months.
     """
-    period_month = period.start.year * 12 + period.start.month - 1
+    period_month = _index(period)
     select = (
         "SELECT e.incident_id AS id, 'x' AS month, e.team_id AS team_id, e.severity AS severity, "
         "e.service_ids AS service_ids, "
@@ -304,7 +313,7 @@ def time_saved_months(*, periods: list[Period]) -> Months:
     # counted = it has a baseline; amount = seconds saved; minutes and estimates = responders'
     # own estimates.
     select = (
-        f"SELECT f.incident_id AS id, {month_sql('f.resolved_at')} AS month, "
+        f"SELECT f.incident_id AS id, {month_index_sql('f.resolved_at')} AS month, "
         "f.team_id AS team_id, f.severity AS severity, f.service_ids AS service_ids, "
         "CASE WHEN f.baseline_seconds IS NULL THEN 0 ELSE 1 END AS counted, "
         f"CASE WHEN f.baseline_seconds IS NOT NULL AND {saved} > 0 THEN 1 ELSE 0 END AS flag, "
