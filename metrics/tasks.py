@@ -27,6 +27,17 @@ from postmortems.models import Incident
 
 # Database hiccups are worth retrying; anything else is a bug and should surface at once.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+# Every job here: acknowledged after it ran (a worker's death redelivers it), retried with
+# backoff for transient errors only.
+job = shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+    ignore_result=True,
+)
 # Events within this many seconds of the first one share a single recompute.
 COALESCE_SECONDS = 15
 
@@ -51,15 +62,7 @@ def enqueue_period_recompute(*, day: date) -> bool:
     return True
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-    ignore_result=True,
-)
+@job
 def recompute_period(*, period_start: str) -> int:
     start = date.fromisoformat(period_start)
     cache.delete(pending_key(start))
@@ -73,15 +76,7 @@ def recompute_period(*, period_start: str) -> int:
     return recomputed.figures
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-    ignore_result=True,
-)
+@job
 def incident_changed(*, incident_id: int) -> None:
     """An incident (or its article uses, or its rejected repeats) changed: mark its facts and
     those it can influence stale, then queue the recompute of its months, which refreshes them."""
@@ -94,15 +89,7 @@ def incident_changed(*, incident_id: int) -> None:
         enqueue_period_recompute(day=incident.resolved_at.date())
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-    ignore_result=True,
-)
+@job
 def recompute_recent(*, run_id: int | None = None) -> int:
     """The nightly job (and "recompute now"): the last 13 months for every scope."""
     run = RecomputeRun.objects.filter(pk=run_id).first() if run_id else None
@@ -124,15 +111,7 @@ def recompute_recent(*, run_id: int | None = None) -> int:
     return count
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-    ignore_result=True,
-)
+@job
 def article_changed(*, article_id: int) -> None:
     """An article was published or archived: mark stale the facts of the incidents whose
     findings link it, then queue this month's recompute; its refresh queues the other months
