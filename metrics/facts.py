@@ -428,10 +428,14 @@ def facts_refresh(
             if progress:
                 progress(done, len(batches))
     if len(ordered) >= settings.KPI_FACTS_BATCH:
-        # Many rows written at once: the planner's statistics of the table are out of date
-        # until autovacuum comes by, and the jobs' plans depend on them.
+        # Many rows rewritten at once: until autovacuum comes by, the planner's statistics are
+        # out of date and the old row versions slow every read of the table. VACUUM cannot run
+        # inside a transaction, where ANALYZE does what it can.
+        tidy = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+        if connection.vendor != "postgresql":
+            tidy = "ANALYZE"
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {FACTS}")
+            cursor.execute(f"{tidy} {FACTS}")
     return Refreshed(incidents=len(ordered), months=frozenset(months))
 
 
