@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
+
+# What a recompute writes over a stored snapshot.
+SNAPSHOT_FIELDS = ["value", "numerator", "denominator", "incidents", "extra", "computed_at"]
+
+
+class KpiSnapshotQuerySet(models.QuerySet["KpiSnapshot"]):
+    def upsert(self, rows: list[Any], *, fields: list[str]) -> None:
+        """Write `rows` over the stored ones with the same (kpi, period, scope)."""
+        self.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["kpi", "period_start", "period_end", "scope"],
+            update_fields=fields,
+            batch_size=500,
+        )
 
 
 class KpiSnapshot(models.Model):
@@ -27,6 +44,8 @@ class KpiSnapshot(models.Model):
     # A fingerprint of the figure and its drill-down: a recompute that finds the same rewrites
     # only computed_at, not megabytes of drill-down lists.
     digest = models.CharField(max_length=64, blank=True)
+
+    objects = KpiSnapshotQuerySet.as_manager()
 
     class Meta:
         ordering = ["kpi", "scope", "period_start"]

@@ -35,7 +35,7 @@ from kbsite.models import Service, Team
 from knowledge.models import Article, ArticleRevision, ArticleState
 from knowledge.permissions import articles_visible_q
 from metrics.bulk import all_scope_keys, scope_from_key
-from metrics.models import KpiSnapshot
+from metrics.models import SNAPSHOT_FIELDS, KpiSnapshot
 from metrics.periods import SEVERITIES, Period, add_months
 from metrics.secondary import (
     HELPED,
@@ -55,6 +55,7 @@ from metrics.secondary import (
     cross_team_conditions,
     freshness_conditions,
 )
+from metrics.sql import tune_for_bulk
 from postmortems.models import ActionItem, ArticleUse, Finding, PostmortemRevision
 
 SECONDARY_KPI = "secondary"
@@ -88,12 +89,7 @@ def secondary_snapshots_store(*, periods: list[Period], today: date | None = Non
     today = today or timezone.localdate()
     scope_keys = all_scope_keys()
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                # PostgreSQL's JIT compiles these one-off statements for longer than they run;
-                # the groups of thirteen months hash in memory rather than spill to disk.
-                cursor.execute("SET LOCAL jit = off")
-                cursor.execute("SET LOCAL work_mem = '64MB'")
+        tune_for_bulk()
         figures = secondary_figures_bulk(periods=periods, scope_keys=scope_keys, today=today)
     now = timezone.now()
     rows = [
@@ -113,20 +109,7 @@ def secondary_snapshots_store(*, periods: list[Period], today: date | None = Non
         for key in scope_keys
     ]
     with transaction.atomic():
-        KpiSnapshot.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["kpi", "period_start", "period_end", "scope"],
-            update_fields=[
-                "value",
-                "numerator",
-                "denominator",
-                "incidents",
-                "extra",
-                "computed_at",
-            ],
-            batch_size=500,
-        )
+        KpiSnapshot.objects.upsert(rows, fields=SNAPSHOT_FIELDS)
     return len(rows)
 
 

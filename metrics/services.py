@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kbsite.events import emit
@@ -21,9 +21,10 @@ from kbsite.models import Service, Team
 from metrics.bulk import BULK_MONTHS, all_scope_keys, empty_result
 from metrics.facts import facts_refresh
 from metrics.kpis import BASELINE_MONTHS, KPIS, KpiResult
-from metrics.models import KpiSnapshot, RecomputeRun
+from metrics.models import SNAPSHOT_FIELDS, KpiSnapshot, RecomputeRun
 from metrics.periods import ALL, SEVERITIES, Period, Scope, recent_months
 from metrics.secondary_store import secondary_snapshots_store
+from metrics.sql import tune_for_bulk
 
 FULL_RECOMPUTE_MONTHS = 13
 STALE_RUN_AFTER = timedelta(hours=2)
@@ -65,13 +66,8 @@ def kpi_snapshot_compute(*, kpi: str, period: Period, scope: Scope) -> KpiSnapsh
 
 
 def _computing(bulk: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    """The bulk computations, inside the caller's transaction. PostgreSQL's JIT compiles these
-    one-off statements for longer than they take to run, so it is off for them; and they hash
-    and sort a few hundred thousand rows, which the default work_mem would spill to disk."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+    """The bulk computations, inside the caller's transaction, tuned for them."""
+    tune_for_bulk()
     yield from bulk.items()
 
 
@@ -129,21 +125,7 @@ def _month_store(
             )
     with transaction.atomic():
         KpiSnapshot.objects.filter(pk__in=unchanged).update(computed_at=now)
-        KpiSnapshot.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["kpi", "period_start", "period_end", "scope"],
-            update_fields=[
-                "value",
-                "numerator",
-                "denominator",
-                "incidents",
-                "extra",
-                "computed_at",
-                "digest",
-            ],
-            batch_size=500,
-        )
+        KpiSnapshot.objects.upsert(rows, fields=[*SNAPSHOT_FIELDS, "digest"])
     return len(rows) + len(unchanged)
 
 

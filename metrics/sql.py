@@ -16,6 +16,16 @@ from metrics.kpis import _epoch
 _table_numbers = itertools.count()
 
 
+def tune_for_bulk() -> None:
+    """Inside the caller's transaction, set PostgreSQL up for the jobs' one-off statements:
+    its JIT compiles them for longer than they run, and they hash and sort a few hundred
+    thousand rows, which the default work_mem would spill to disk."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+
+
 def db_time(moment: datetime) -> Any:
     """A datetime as this database compares it with stored values."""
     return connection.ops.adapt_datetimefield_value(moment)
