@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from knowledge.models import ArticleState
 from metrics.kpis import LOOK_BACK, MIN_COMPARABLE, _epoch, _helped, _time_saved_sql
-from metrics.models import IncidentFacts
+from metrics.models import FactsCoverage, IncidentFacts
 from metrics.periods import add_months
 from metrics.sql import (
     db_time,
@@ -245,17 +245,44 @@ def _changed_months_sql(source: str) -> str:
     )
 
 
-def _ids_to_refresh(*, start: datetime, end: datetime) -> list[int]:
+@dataclass(frozen=True)
+class _ToRefresh:
+    ids: list[int]
+    # What a thorough check proved, to be stored once the rows it found missing are written.
+    coverage: FactsCoverage | None
+
+
+_WINDOW = (
+    "((i.started_at >= %(start)s AND i.started_at < %(end)s) "
+    "OR (i.resolved_at >= %(start)s AND i.resolved_at < %(end)s))"
+)
+_WITHOUT_FACTS = f"NOT EXISTS (SELECT 1 FROM {FACTS} f WHERE f.incident_id = i.id)"
+
+
+def _ids_to_refresh(*, start: datetime, end: datetime, thorough: bool) -> _ToRefresh:
     """Stale rows anywhere, and incidents started or resolved in [start, end) without a row.
 
-    Rows are written by the refresh only, so counting both sides by their own start and
-    resolution times tells cheaply whether any is missing; only then are they compared one by
-    one."""
+    Unless `thorough`, a window inside the last thorough check's only looks for missing rows
+    among the incidents added since (FactsCoverage says why that is enough). A thorough check
+    counts both sides by their own start and resolution times, which tells cheaply whether any
+    row is missing; only then are they compared one by one."""
     window = {"start": db_time(start), "end": db_time(end)}
-    counts = "(SELECT COUNT(*) FROM {table} WHERE {column} >= %(start)s AND {column} < %(end)s)"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT incident_id FROM {FACTS} WHERE stale_at IS NOT NULL")
         ids = {pk for (pk,) in cursor.fetchall()}
+        covered = FactsCoverage.objects.filter(pk=1, start__lte=start, end__gte=end).first()
+        if covered is not None and not thorough:
+            cursor.execute(
+                "SELECT i.id FROM postmortems_incident i "
+                f"WHERE i.id > %(through)s AND {_WINDOW} AND {_WITHOUT_FACTS}",
+                {**window, "through": covered.through_incident_id},
+            )
+            ids.update(pk for (pk,) in cursor.fetchall())
+            return _ToRefresh(ids=sorted(ids), coverage=None)
+        # Read first: an incident added during the counts is left for the next check.
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM postmortems_incident")
+        (through,) = cursor.fetchone()
+        counts = "(SELECT COUNT(*) FROM {table} WHERE {column} >= %(start)s AND {column} < %(end)s)"
         cursor.execute(
             "SELECT "
             + ", ".join(
@@ -268,14 +295,12 @@ def _ids_to_refresh(*, start: datetime, end: datetime) -> list[int]:
         started, started_facts, resolved, resolved_facts = cursor.fetchone()
         if started != started_facts or resolved != resolved_facts:
             cursor.execute(
-                "SELECT i.id FROM postmortems_incident i "
-                "WHERE ((i.started_at >= %(start)s AND i.started_at < %(end)s) "
-                "OR (i.resolved_at >= %(start)s AND i.resolved_at < %(end)s)) "
-                f"AND NOT EXISTS (SELECT 1 FROM {FACTS} f WHERE f.incident_id = i.id)",
+                f"SELECT i.id FROM postmortems_incident i WHERE {_WINDOW} AND {_WITHOUT_FACTS}",
                 window,
             )
             ids.update(pk for (pk,) in cursor.fetchall())
-    return sorted(ids)
+    coverage = FactsCoverage(pk=1, start=start, end=end, through_incident_id=through)
+    return _ToRefresh(ids=sorted(ids), coverage=coverage)
 
 
 @dataclass(frozen=True)
@@ -409,24 +434,29 @@ def facts_refresh(
     *,
     start: datetime,
     end: datetime,
+    thorough: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Refreshed:
     """Recompute every stale row, and the missing rows of incidents started or resolved in
-    [start, end). Each batch commits on its own, so an interrupted refresh keeps its work."""
+    [start, end) (`thorough`: counted again over the whole window, as the nightly run does).
+    Each batch commits on its own, so an interrupted refresh keeps its work."""
     # Taken before anything is read: a row marked stale after this stays stale.
     began = timezone.now()
-    ordered = _in_start_order(_ids_to_refresh(start=start, end=end))
+    to_refresh = _ids_to_refresh(start=start, end=end, thorough=thorough)
+    ordered = _in_start_order(to_refresh.ids)
     months: set[date] = set()
-    if not ordered:
-        return Refreshed(incidents=0, months=frozenset())
     # A batch bounds what one statement holds, commits its work, and is one progress step.
     size = settings.KPI_FACTS_BATCH
     batches = [ordered[i : i + size] for i in range(0, len(ordered), size)]
-    with _comparisons(first=ordered[0][1], last=ordered[-1][1]) as tables:
-        for done, batch in enumerate(batches, start=1):
-            months |= _refresh_batch([pk for pk, _ in batch], tables, began=began)
-            if progress:
-                progress(done, len(batches))
+    if batches:
+        with _comparisons(first=ordered[0][1], last=ordered[-1][1]) as tables:
+            for done, batch in enumerate(batches, start=1):
+                months |= _refresh_batch([pk for pk, _ in batch], tables, began=began)
+                if progress:
+                    progress(done, len(batches))
+    if to_refresh.coverage is not None:
+        # Only now are the rows the check found missing written.
+        to_refresh.coverage.save()
     if len(ordered) >= settings.KPI_FACTS_BATCH:
         # Many rows rewritten at once: until autovacuum comes by, the planner's statistics are
         # out of date and the old row versions slow every read of the table. VACUUM cannot run
@@ -442,7 +472,7 @@ def facts_refresh(
 def _inputs(incident_id: int) -> dict[str, Any] | None:
     current = (
         Incident.objects.filter(pk=incident_id)
-        .values("started_at", "resolved_at", "severity", "root_cause_category_id")
+        .values("started_at", "resolved_at", "severity", "team_id", "root_cause_category_id")
         .first()
     )
     if current is None:
@@ -453,6 +483,7 @@ def _inputs(incident_id: int) -> dict[str, Any] | None:
         "started_at": current["started_at"],
         "resolved_at": current["resolved_at"],
         "severity": current["severity"],
+        "team_id": current["team_id"],
         "category_id": current["root_cause_category_id"],
         "service_ids": ",".join(str(pk) for pk in ids),
         "helped": ArticleUse.objects.filter(incident_id=incident_id, helped=True).exists(),
@@ -476,6 +507,14 @@ def incident_facts_invalidate(*, incident_id: int) -> int:
     if current is None:
         return marked
     old = stored.values(*BASELINE_INPUTS).first() or current
+    if old is current:
+        # No row yet (a new incident, or an old one now dated into the figures' months): write
+        # it stale, so that the next refresh computes it without searching for missing rows.
+        IncidentFacts.objects.bulk_create(
+            [IncidentFacts(incident_id=incident_id, stale_at=now, **current)],
+            ignore_conflicts=True,
+        )
+        marked += 1
     others = IncidentFacts.objects.exclude(pk=incident_id)
 
     def changed(inputs: tuple[str, ...]) -> bool:

@@ -206,7 +206,8 @@ def kpi_recent_recompute(
 
     if periods:
         start, end = facts_horizon(periods)
-        facts_refresh(start=start, end=end, progress=refreshing)
+        # Thorough: the nightly run also catches rows that bulk writers left missing.
+        facts_refresh(start=start, end=end, thorough=True, progress=refreshing)
         computed = _months_compute(periods)
         report(refresh_steps + 1)
         scope_keys = all_scope_keys()

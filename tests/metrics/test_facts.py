@@ -12,7 +12,7 @@ from knowledge.models import Article
 from metrics import subscriptions
 from metrics.facts import article_facts_invalidate, facts_refresh, incident_facts_invalidate
 from metrics.kpis import KPIS
-from metrics.models import IncidentFacts, KpiSnapshot
+from metrics.models import FactsCoverage, IncidentFacts, KpiSnapshot
 from metrics.periods import ALL, parse_month
 from metrics.services import facts_horizon, kpi_period_recompute
 from postmortems.models import ArticleUse, Incident
@@ -21,6 +21,7 @@ from postmortems.services.incidents import incident_reject_repeat, incident_upda
 from tests.metrics.test_kpis import (  # noqa: F401
     MARCH,
     at,
+    incident,
     repeat_scenario,
     reuse_scenario,
 )
@@ -62,6 +63,61 @@ def test_a_recompute_builds_the_missing_facts(repeat_scenario):  # noqa: F811
     assert (facts.is_repeat, facts.helped, facts.baseline_seconds) == (True, False, None)
     assert not IncidentFacts.objects.get(pk=repeat_scenario["i5"].pk).is_repeat  # no category
     assert IncidentFacts.objects.get(pk=repeat_scenario["i4"].pk).is_repeat  # repeat_of
+    assert_snapshot_is_the_definition("repeat_rate")
+
+
+def test_a_thorough_check_lets_later_ones_look_only_at_newer_incidents(
+    repeat_scenario,  # noqa: F811
+):
+    start, end = facts_horizon([MARCH])
+    facts_refresh(start=start, end=end, thorough=True)
+    coverage = FactsCoverage.objects.get()
+    newest = Incident.objects.order_by("-pk").values_list("pk", flat=True).first()
+    assert (coverage.start, coverage.end, coverage.through_incident_id) == (start, end, newest)
+    # A bulk writer adds an incident: newer than the check, so the next refresh finds it.
+    added = incident("2026-03-20 09:00", hours=2)
+    assert facts_refresh(start=start, end=end).incidents == 1
+    assert IncidentFacts.objects.filter(pk=added.pk, stale_at__isnull=True).exists()
+    # "old" (August) dated into the window by a direct write, which queues no task: an older
+    # incident, so only the next thorough check looks for it.
+    old = repeat_scenario["old"]
+    Incident.objects.filter(pk=old.pk).update(started_at=at("2025-10-01 09:00"))
+    assert facts_refresh(start=start, end=end).incidents == 0
+    assert facts_refresh(start=start, end=end, thorough=True).incidents == 1
+    assert IncidentFacts.objects.get(pk=old.pk).start_month == 2025 * 12 + 9
+    # A window the check did not cover is checked thoroughly.
+    earlier_start, earlier_end = facts_horizon([parse_month("2025-12")])
+    facts_refresh(start=earlier_start, end=earlier_end)
+    assert FactsCoverage.objects.get().start == earlier_start
+
+
+def test_an_incident_without_facts_gets_a_stale_row_from_its_task(
+    repeat_scenario,  # noqa: F811
+    admin_user,
+):
+    start, end = facts_horizon([MARCH])
+    facts_refresh(start=start, end=end, thorough=True)
+    # "old" (August) is outside March's horizon, so it has no row; a service dates it into it.
+    old = repeat_scenario["old"]
+    assert not IncidentFacts.objects.filter(pk=old.pk).exists()
+    incident_update(
+        incident=old,
+        user=admin_user,
+        expected_version=old.version,
+        started_at=at("2025-10-01 09:00"),
+    )
+    incident_facts_invalidate(incident_id=old.pk)  # what the "incident.updated" task does
+    row = IncidentFacts.objects.get(pk=old.pk)
+    assert row.stale_at is not None
+    assert (row.started_at, row.team_id, row.service_ids) == (
+        at("2025-10-01 09:00"),
+        old.team_id,
+        str(repeat_scenario["i2"].services.get().pk),
+    )
+    # The next (not thorough) refresh computes it, and the figures equal the definitions.
+    kpi_period_recompute(period=MARCH)
+    row.refresh_from_db()
+    assert (row.stale_at, row.start_month) == (None, 2025 * 12 + 9)
     assert_snapshot_is_the_definition("repeat_rate")
 
 
