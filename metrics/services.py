@@ -7,6 +7,7 @@ worker dying half-way and the task running again — leaves exactly one row per 
 from __future__ import annotations
 
 import hashlib
+import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -86,10 +87,12 @@ def _months_compute(periods: list[Period]) -> dict[str, dict[str, dict[str, KpiR
 
 
 def _digest(result: KpiResult) -> str:
-    """A fingerprint of everything a snapshot stores but its time (reprs of numbers, lists and
-    dicts built in a fixed order are stable)."""
+    """A fingerprint of everything a snapshot stores but its time. Pickling is a few times
+    faster than repr on drill-downs of tens of thousands of incidents; equal bytes mean equal
+    content, and should equal content ever pickle differently (another Python, say), the cost
+    is one rewrite of the row, never a figure left unwritten."""
     content = (result.value, result.numerator, result.denominator, result.incidents, result.extra)
-    return hashlib.blake2b(repr(content).encode(), digest_size=20).hexdigest()
+    return hashlib.blake2b(pickle.dumps(content, protocol=5), digest_size=20).hexdigest()
 
 
 def _month_store(
