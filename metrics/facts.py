@@ -455,8 +455,14 @@ def facts_refresh(
                 if progress:
                     progress(done, len(batches))
     if to_refresh.coverage is not None:
-        # Only now are the rows the check found missing written.
-        to_refresh.coverage.save()
+        # Only now are the rows the check found missing written. An upsert: two jobs may
+        # finish a thorough check at once.
+        FactsCoverage.objects.bulk_create(
+            [to_refresh.coverage],
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=["start", "end", "through_incident_id", "checked_at"],
+        )
     if len(ordered) >= settings.KPI_FACTS_BATCH:
         # Many rows rewritten at once: until autovacuum comes by, the planner's statistics are
         # out of date and the old row versions slow every read of the table. VACUUM cannot run
