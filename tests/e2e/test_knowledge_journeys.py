@@ -180,9 +180,10 @@ def test_unsaved_text_survives_a_reload(page):
     expect(banner).to_be_hidden()
     page.get_by_role("button", name="Save changes").click()
     expect(page.locator(".message.success")).to_have_text("Saved as version 2.")
-    # The article page drops the draft once it has loaded (its script runs after the message
-    # is on the page), so wait for that rather than race it.
-    page.wait_for_function("window.localStorage.length === 0")
+    # The article page's script drops the draft; it has run once the page has loaded. (Not
+    # wait_for_function: it compiles its predicate in the page, which the CSP forbids.)
+    page.wait_for_load_state("load")
+    assert page.evaluate("window.localStorage.length") == 0
 
     # Saved: the draft is gone, so the editor offers nothing next time.
     page.goto(f"/knowledge/{article.pk}/edit/")
