@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 
@@ -34,6 +35,14 @@ def test_sign_in_page_is_public_and_has_the_form(client):
     assert 'name="username"' in html
     assert 'name="password"' in html
     assert "csrfmiddlewaretoken" in html
+
+
+def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_one(client):
+    page = client.get(reverse("login")).content.decode()
+
+    icon = '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">'
+    assert icon in page
+    assert finders.find("img/favicon.svg")
 
 
 def test_sign_in_lands_on_home_with_navigation(client, responder):
