@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import template
+from django.utils import timezone
 
 from metrics.periods import Period, Scope
 
@@ -41,3 +44,13 @@ def period_label(period: Period) -> str:
     if period.is_month:
         return f"{period.start:%B %Y}"
     return period.label
+
+
+@register.filter
+def so_far(period: Period, today: date | None = None) -> str:
+    """", so far (to 5 December)" for the period still running, else "": early in a month its
+    figures rest on a few days, and a reader should not take them for the whole month's."""
+    today = today or timezone.now().date()
+    if not period.start <= today < period.end:
+        return ""
+    return f", so far (to {today.day} {today:%B})"

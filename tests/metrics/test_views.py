@@ -101,6 +101,16 @@ def test_cards_show_rounded_figures_changes_and_their_drill_downs(figures, outsi
     assert "no data" in _section(page, "kpi-time_saved")
 
 
+def test_the_month_in_progress_is_labelled_as_so_far(payments_team, outsider):
+    today = timezone.now().date()
+    page = signed_in(outsider).get(DASHBOARD).content.decode()
+    running = f"{today:%B %Y}</strong>, so far (to {today.day} {today:%B}), every team"
+    assert running in page
+    # A month that has ended is the whole month.
+    page = signed_in(outsider).get(DASHBOARD, MARCH_FILTERS).content.decode()
+    assert "March 2026</strong>, every team and service." in page
+
+
 def test_change_against_the_previous_month_is_coloured_by_what_is_good(scenario, outsider):
     kpi_snapshot_compute(kpi="lessons_documented", period=MARCH, scope=ALL)
     KpiSnapshot.objects.create(
