@@ -48,8 +48,9 @@ def period_label(period: Period) -> str:
 
 @register.filter
 def so_far(period: Period, today: date | None = None) -> str:
-    """", so far (to 5 December)" for the period still running, else "": early in a month its
-    figures rest on a few days, and a reader should not take them for the whole month's."""
+    """What marks the period still running, such as ", so far (to 5 December)"; nothing for
+    one that has ended. Early in a month its figures rest on a few days, and a reader should not
+    take them for the whole month's."""
     today = today or timezone.now().date()
     if not period.start <= today < period.end:
         return ""
