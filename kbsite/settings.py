@@ -296,3 +296,5 @@ IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", default=20 * 1024 *
 IMPORT_MAX_FILES = env_int("IMPORT_MAX_FILES", default=50, minimum=1)
 # Incidents whose stored KPI facts are refreshed per transaction (metrics.facts).
 KPI_FACTS_BATCH = env_int("KPI_FACTS_BATCH", default=5000, minimum=1)
+# Events within this many seconds of the first one share one recompute of their month.
+KPI_COALESCE_SECONDS = env_int("KPI_COALESCE_SECONDS", default=15, minimum=0)

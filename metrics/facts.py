@@ -500,6 +500,11 @@ REPEAT_INPUTS = ("started_at", "category_id", "service_ids")
 BASELINE_INPUTS = ("started_at", "resolved_at", "severity", "category_id", "service_ids", "helped")
 
 
+def _sharing_any_of(service_ids: set[str]) -> str:
+    """A regular expression matching a stored service list ("3,7") that holds any of them."""
+    return rf"(^|,)({'|'.join(sorted(service_ids))})(,|$)"
+
+
 def incident_facts_invalidate(*, incident_id: int) -> int:
     """Mark stale the facts of an incident that changed and of every incident it can influence:
     for the repeat rule and recurrence, incidents of its category (old or new) started in the
@@ -527,14 +532,17 @@ def incident_facts_invalidate(*, incident_id: int) -> int:
         return old is current or any(old[name] != current[name] for name in inputs)
 
     categories = {old["category_id"], current["category_id"]} - {None}
-    if categories and changed(REPEAT_INPUTS):
-        # Later incidents it can make repeats, and earlier ones whose recurrence it can be.
+    services = {pk for inputs in (old, current) for pk in inputs["service_ids"].split(",") if pk}
+    if categories and services and changed(REPEAT_INPUTS):
+        # Later incidents it can make repeats, and earlier ones whose recurrence it can be: the
+        # rule needs the category and a shared service.
         first = min(old["started_at"], current["started_at"])
         last = max(old["started_at"], current["started_at"])
         marked += others.filter(
             category_id__in=categories,
             started_at__gte=first - LOOK_BACK,
             started_at__lte=last + LOOK_BACK,
+            service_ids__regex=_sharing_any_of(services),
         ).update(stale_at=now)
     # A rejected pair changes the earlier incident's recurrence, not only this one's repeat.
     rejected = RepeatRejection.objects.filter(incident_id=incident_id).values("earlier_id")

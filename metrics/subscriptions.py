@@ -41,6 +41,8 @@ def on_article_changed(*, article_id: int, **_: Any) -> None:
 
 
 def subscribe_all() -> None:
+    # A new incident counts in its month, and can be the recurrence of earlier ones.
+    events.subscribe("incident.created", on_incident_changed)
     events.subscribe("incident.resolved", on_incident_changed)
     events.subscribe("incident.updated", on_incident_changed)
     events.subscribe("postmortem.published", on_postmortem_published)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
@@ -38,8 +39,6 @@ job = shared_task(
     max_retries=5,
     ignore_result=True,
 )
-# Events within this many seconds of the first one share a single recompute.
-COALESCE_SECONDS = 15
 
 
 def pending_key(period_start: date) -> str:
@@ -54,10 +53,12 @@ def enqueue_period_recompute(*, day: date) -> bool:
     lands while it runs schedules the next one and nothing is missed.
     """
     period = month_period(day)
-    if not cache.add(pending_key(period.start), 1, timeout=COALESCE_SECONDS * 20):
+    # Events within this many seconds of the first one share the recompute.
+    coalesce = settings.KPI_COALESCE_SECONDS
+    if not cache.add(pending_key(period.start), 1, timeout=max(coalesce, 1) * 20):
         return False
     recompute_period.apply_async(
-        kwargs={"period_start": period.start.isoformat()}, countdown=COALESCE_SECONDS
+        kwargs={"period_start": period.start.isoformat()}, countdown=coalesce
     )
     return True
 

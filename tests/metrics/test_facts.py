@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from kbsite.events import emit
 from knowledge.models import Article
 from metrics import subscriptions
 from metrics.facts import article_facts_invalidate, facts_refresh, incident_facts_invalidate
@@ -191,14 +192,15 @@ def test_a_change_marks_only_what_it_can_influence(repeat_scenario):  # noqa: F8
     # Nothing it was computed from changed: only its own row is marked.
     incident_facts_invalidate(incident_id=e2.pk)
     assert stale_ids() == {e2.pk}
-    # e2 (February, category c, no resolution) gets another service: incidents of category c
-    # started in the 180 days after it (it may make them repeats) and before it (it may be
-    # their recurrence) are marked; "old" (August, more than 180 days before), i4 (another
-    # category) and i5 (no category) are not, nor is anything for baselines (not resolved).
+    # e2 (February, category c, no resolution) moves from search-api to checkout: incidents of
+    # category c sharing either service, started in the 180 days after it (it may make them
+    # repeats) and before it (it may be their recurrence), are marked. Not "old" (August, more
+    # than 180 days before), i2 (ledger only), i4 (another category) or i5 (no category), nor
+    # anything for baselines (not resolved).
     e2.services.set([repeat_scenario["i1"].services.get()])
     incident_facts_invalidate(incident_id=e2.pk)
     names = {made.pk: name for name, made in repeat_scenario.items()}
-    assert {names[pk] for pk in stale_ids()} == {"b1", "e1", "e2", "i1", "i2", "i3", "i6"}
+    assert {names[pk] for pk in stale_ids()} == {"b1", "e1", "e2", "i1", "i3", "i6"}
 
 
 def test_a_row_marked_while_it_was_refreshed_stays_stale(repeat_scenario):  # noqa: F811
@@ -226,6 +228,22 @@ def test_an_incident_event_queues_the_facts_task(
         {"incident_id": repeat_scenario["i1"].pk},
         {"incident_id": repeat_scenario["i2"].pk},
     ]
+
+
+@pytest.mark.parametrize("event", ["incident.created", "incident.updated", "incident.resolved"])
+def test_every_incident_event_queues_the_facts_task(
+    repeat_scenario,  # noqa: F811
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+    event,
+):
+    from metrics import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.incident_changed, "delay", lambda **kwargs: queued.append(kwargs))
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(event, incident_id=repeat_scenario["i1"].pk)
+    assert queued == [{"incident_id": repeat_scenario["i1"].pk}]
 
 
 def test_publishing_or_archiving_an_article_marks_the_incidents_that_link_it(
