@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -309,10 +309,20 @@ class Refreshed:
     months: frozenset[date]  # first days of the months whose figures may have moved
 
 
-def _in_start_order(ids: list[int]) -> list[tuple[int, datetime]]:
-    """(id, start) of the incidents, by start: batches then cover narrow windows of history."""
+class _Target(NamedTuple):
+    """An incident whose facts a refresh computes."""
+
+    id: int
+    started_at: datetime
+    category_id: int | None
+    severity: str
+
+
+def _in_start_order(ids: list[int]) -> list[_Target]:
+    """The incidents, by start: batches then cover narrow windows of history."""
     rows = Incident.objects.filter(pk__in=ids).order_by("started_at", "pk")
-    return list(rows.values_list("pk", "started_at"))
+    fields = ("pk", "started_at", "root_cause_category_id", "severity")
+    return [_Target(*row) for row in rows.values_list(*fields)]
 
 
 @contextmanager
@@ -340,14 +350,19 @@ def _months_table(*, first: datetime, last: datetime) -> Iterator[str]:
 
 
 @contextmanager
-def _comparisons(*, first: datetime, last: datetime) -> Iterator[_Comparisons]:
-    """Everything the incidents started in [first, last] are compared with: incidents started
-    in the 180 days before (the repeat rule) and, on PostgreSQL, incidents without help
-    resolved in the 180 days before (baselines), indexed for one range per incident."""
+def _comparisons(targets: list[_Target]) -> Iterator[_Comparisons]:
+    """Everything the targets (by start) are compared with: incidents of their categories
+    started in the 180 days before them (the repeat rule) and after (recurrence), and on
+    PostgreSQL incidents of their severities without help resolved in the 180 days before
+    (baselines), indexed for one range per incident. A change marks incidents of its own
+    category or severity, so these are a fraction of the history."""
+    first, last = targets[0].started_at, targets[-1].started_at
+    categories = {target.category_id for target in targets if target.category_id is not None}
+    severities = sorted({target.severity for target in targets})
     # Recurrence looks at the incidents started up to 180 days after each one.
     reach = last + LOOK_BACK
     with (
-        failure_modes_table(start=first - LOOK_BACK, end=reach) as modes,
+        failure_modes_table(start=first - LOOK_BACK, end=reach, categories=categories) as modes,
         _months_table(first=first, last=reach) as months,
     ):
         if connection.vendor != "postgresql":
@@ -357,6 +372,7 @@ def _comparisons(*, first: datetime, last: datetime) -> Iterator[_Comparisons]:
             "true": True,
             "since": db_time(first - LOOK_BACK),
             "until": db_time(last),
+            "severities": severities,
         }
         pool_sql = (
             "SELECT c.id, c.severity, c.root_cause_category_id AS category_id, "
@@ -364,7 +380,7 @@ def _comparisons(*, first: datetime, last: datetime) -> Iterator[_Comparisons]:
             f"{_epoch('c.resolved_at')} - {_epoch('c.started_at')} AS ttr "
             "FROM postmortems_incident c "
             "WHERE c.resolved_at >= %(since)s AND c.resolved_at < %(until)s "
-            f"AND NOT {_helped('c.id')}"
+            f"AND c.severity = ANY(%(severities)s) AND NOT {_helped('c.id')}"
         )
         with temporary_table(pool_sql, params, prefix="kpi_pool") as pool:
             services_sql = (
@@ -449,9 +465,9 @@ def facts_refresh(
     size = settings.KPI_FACTS_BATCH
     batches = [ordered[i : i + size] for i in range(0, len(ordered), size)]
     if batches:
-        with _comparisons(first=ordered[0][1], last=ordered[-1][1]) as tables:
+        with _comparisons(ordered) as tables:
             for done, batch in enumerate(batches, start=1):
-                months |= _refresh_batch([pk for pk, _ in batch], tables, began=began)
+                months |= _refresh_batch([target.id for target in batch], tables, began=began)
                 if progress:
                     progress(done, len(batches))
     if to_refresh.coverage is not None:

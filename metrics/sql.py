@@ -4,7 +4,7 @@ dialect's spelling of a few things, and temporary tables that live for one compu
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -74,20 +74,24 @@ def temporary_table(select_sql: str, params: Any, *, prefix: str = "kpi_facts") 
 
 
 @contextmanager
-def failure_modes_table(*, start: datetime, end: datetime) -> Iterator[str]:
-    """(service, category, start time, incident) of every categorised incident started in
+def failure_modes_table(
+    *, start: datetime, end: datetime, categories: Collection[int]
+) -> Iterator[str]:
+    """(service, category, start time, incident) of every incident of `categories` started in
     [start, end), indexed for "an incident of this service and category started between t1
     and t2" — the question the repeat rule asks once per incident. Without it each lookup walks
     every incident of the category; with it, it is one short index range."""
+    wanted = ", ".join(f"%(category_{n})s" for n in range(len(categories))) or "NULL"
     select = (
         "SELECT ps.service_id AS service_id, i.root_cause_category_id AS category_id, "
         f"{_epoch('i.started_at')} AS started, i.id AS incident_id "
         "FROM postmortems_incident i "
         "JOIN postmortems_incident_services ps ON ps.incident_id = i.id "
-        "WHERE i.root_cause_category_id IS NOT NULL "
+        f"WHERE i.root_cause_category_id IN ({wanted}) "
         "AND i.started_at >= %(start)s AND i.started_at < %(end)s"
     )
     params = {"start": db_time(start), "end": db_time(end)}
+    params.update({f"category_{n}": pk for n, pk in enumerate(sorted(categories))})
     with temporary_table(select, params, prefix="kpi_modes") as name:
         with connection.cursor() as cursor:
             cursor.execute(
