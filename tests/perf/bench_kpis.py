@@ -10,7 +10,9 @@ Seeds synthetic incidents (`seed_incidents --total`) if there are fewer than ask
   the dashboard's secondary figures that the same job stores afterwards,
 - a one-month recompute of the last whole month (what an event enqueues),
 - the raw SQL alone: the per-incident fact queries of one month, without writing snapshots,
-- similar-incident suggestions for recent incidents (p50/p95),
+- what a new incident costs: the facts its task marks stale, then its month's recompute,
+- similar-incident suggestions for recent incidents (p50/p95), for an admin and for the
+  responder named on the most incidents (whose visibility filter is the heaviest),
 - the KPI API answer for one figure and the dashboard page (p50/p95), which read snapshots.
 `--smoke` runs it at 300 incidents, for CI.
 """
@@ -82,6 +84,56 @@ def facts_event_ms(last_month):  # type: ignore[no-untyped-def]
     return mark_ms, marked, recompute_ms
 
 
+def new_incident_ms(this_month):  # type: ignore[no-untyped-def]
+    """What one new incident costs, as its "incident.created" task runs it: mark the facts it
+    can influence stale (earlier incidents of its category and services, whose failure mode it
+    may repeat), then the recompute of its month, which refreshes them. Rolled back."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from metrics.facts import incident_facts_invalidate
+    from metrics.services import kpi_period_recompute
+    from postmortems.models import Incident
+
+    like = (
+        Incident.objects.filter(root_cause_category__isnull=False, services__isnull=False)
+        .order_by("-started_at")
+        .first()
+    )
+    if like is None:
+        return None
+    with transaction.atomic():
+        opened = Incident.objects.create(
+            title="Benchmark: a new incident like the latest one",
+            severity=like.severity,
+            team_id=like.team_id,
+            root_cause_category_id=like.root_cause_category_id,
+            created_by_id=like.created_by_id,
+            started_at=max(timezone.now() - timedelta(minutes=30), this_month.start_at),
+        )
+        opened.services.set(like.services.all())
+        mark_ms, marked = timed(incident_facts_invalidate, incident_id=opened.pk)
+        recompute_ms, _ = timed(kpi_period_recompute, period=this_month)
+        transaction.set_rollback(True)
+    return mark_ms, marked, recompute_ms
+
+
+def busiest_responder():  # type: ignore[no-untyped-def]
+    """The non-admin named on the most incidents: the costliest visibility filter."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count
+
+    from kbsite.roles import Role, user_has_role
+    from postmortems.models import Incident
+
+    named = Incident.responders.through.objects.values("user_id").annotate(n=Count("id"))
+    for row in named.order_by("-n")[:10]:
+        user = get_user_model().objects.get(pk=row["user_id"])
+        if not user_has_role(user, Role.ADMIN):
+            return user
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=100_000)
@@ -119,6 +171,7 @@ def main() -> None:
         kpi_recent_recompute,
     )
     from postmortems.models import Incident
+    from postmortems.permissions import incidents_visible_q
     from postmortems.similar import incident_similar_for_user
     from tests.kbsite.factories import UserFactory
 
@@ -148,6 +201,7 @@ def main() -> None:
     month_ms = [timed(kpi_period_recompute, period=last_month)[0] for _ in range(3)]
     raw_ms = [raw_fact_queries_ms(last_month) for _ in range(3)]
     event = facts_event_ms(last_month)
+    created = new_incident_ms(this_month)
 
     admin = UserFactory(username="bench-admin", roles=["admin"], is_superuser=True)
     recent = list(
@@ -157,6 +211,14 @@ def main() -> None:
     for pk in recent:
         incident = Incident.objects.get(pk=pk)
         similar_ms.append(timed(incident_similar_for_user, incident=incident, user=admin)[0])
+    responder = busiest_responder()
+    responder_ms = []
+    if responder is not None:
+        visible = Incident.objects.filter(incidents_visible_q(responder)).order_by("-started_at")
+        for incident in visible[: args.runs]:
+            responder_ms.append(
+                timed(incident_similar_for_user, incident=incident, user=responder)[0]
+            )
 
     client = Client(HTTP_HOST="localhost")
     client.force_login(admin)
@@ -183,6 +245,12 @@ def main() -> None:
             f"one change (help marked 3 days after resolution): {marked} facts marked stale in "
             f"{mark_ms:.1f} ms; the recompute of its month, refreshing them, {recompute_ms:.1f} ms"
         )
+    if created is not None:
+        mark_ms, marked, recompute_ms = created
+        print(
+            f"one new incident: {marked} facts marked stale in {mark_ms:.1f} ms; the recompute "
+            f"of its month, refreshing them, {recompute_ms:.1f} ms"
+        )
     print(
         f"dashboard secondary figures stored by the same job: 13 months {secondary_ms:.1f} ms, "
         f"one month {secondary_month_ms:.1f} ms"
@@ -203,6 +271,11 @@ def main() -> None:
         f"{'similar incidents p50 / p95':<44} {statistics.median(similar_ms):>9.1f} "
         f"{percentile(similar_ms, 0.95):>11.1f}"
     )
+    if responder_ms:
+        print(
+            f"{'similar, as the busiest responder p50 / p95':<44} "
+            f"{statistics.median(responder_ms):>9.1f} {percentile(responder_ms, 0.95):>11.1f}"
+        )
     print(
         f"{'KPI API p50 / p95':<44} {statistics.median(api_ms):>9.1f} "
         f"{percentile(api_ms, 0.95):>11.1f}"

@@ -40,7 +40,9 @@ def test_kpi_benchmark_reports_every_figure(tmp_path):
         "dashboard secondary figures stored by the same job: ",
         "full recompute (13 months × every scope)",
         "one-month recompute (",
+        "one new incident: ",
         "similar incidents p50 / p95",
+        "similar, as the busiest responder p50 / p95",
         "KPI API p50 / p95",
         "dashboard page p50 / p95",
     ):
