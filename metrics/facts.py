@@ -523,10 +523,11 @@ def _sharing_any_of(service_ids: set[str]) -> str:
 
 def incident_facts_invalidate(*, incident_id: int) -> int:
     """Mark stale the facts of an incident that changed and of every incident it can influence:
-    for the repeat rule and recurrence, incidents of its category (old or new) started in the
-    180 days around it, and the incidents it rejected as its earlier one; for baselines,
-    incidents with help of its severity (old or new) started in the 180 days after it was
-    resolved. Returns how many rows were marked (a row can be counted twice)."""
+    for the repeat rule and recurrence, incidents of its category sharing one of its services
+    (old or new) started in the 180 days around it, and the incidents it rejected as its earlier
+    one; for baselines, incidents with help of its severity (old or new) started in the 180
+    days after it was resolved. An incident without a row gets one, stale. Returns how many
+    rows were marked (a row can be counted twice)."""
     now = timezone.now()
     stored = IncidentFacts.objects.filter(pk=incident_id)
     marked = stored.update(stale_at=now)
