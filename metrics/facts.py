@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from knowledge.models import ArticleState
@@ -259,17 +260,16 @@ _WINDOW = (
 _WITHOUT_FACTS = f"NOT EXISTS (SELECT 1 FROM {FACTS} f WHERE f.incident_id = i.id)"
 
 
-def _ids_to_refresh(*, start: datetime, end: datetime, thorough: bool) -> _ToRefresh:
-    """Stale rows anywhere, and incidents started or resolved in [start, end) without a row.
+def _missing_ids(*, start: datetime, end: datetime, thorough: bool) -> _ToRefresh:
+    """Incidents started or resolved in [start, end) without a row.
 
-    Unless `thorough`, a window inside the last thorough check's only looks for missing rows
-    among the incidents added since (FactsCoverage says why that is enough). A thorough check
-    counts both sides by their own start and resolution times, which tells cheaply whether any
-    row is missing; only then are they compared one by one."""
+    Unless `thorough`, a window inside the last thorough check's only looks among the
+    incidents added since (FactsCoverage says why that is enough). A thorough check counts both
+    sides by their own start and resolution times, which tells cheaply whether any row is
+    missing; only then are they compared one by one."""
     window = {"start": db_time(start), "end": db_time(end)}
+    missing: list[int] = []
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT incident_id FROM {FACTS} WHERE stale_at IS NOT NULL")
-        ids = {pk for (pk,) in cursor.fetchall()}
         covered = FactsCoverage.objects.filter(pk=1, start__lte=start, end__gte=end).first()
         if covered is not None and not thorough:
             cursor.execute(
@@ -277,8 +277,7 @@ def _ids_to_refresh(*, start: datetime, end: datetime, thorough: bool) -> _ToRef
                 f"WHERE i.id > %(through)s AND {_WINDOW} AND {_WITHOUT_FACTS}",
                 {**window, "through": covered.through_incident_id},
             )
-            ids.update(pk for (pk,) in cursor.fetchall())
-            return _ToRefresh(ids=sorted(ids), coverage=None)
+            return _ToRefresh(ids=[pk for (pk,) in cursor.fetchall()], coverage=None)
         # Read first: an incident added during the counts is left for the next check.
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM postmortems_incident")
         (through,) = cursor.fetchone()
@@ -298,9 +297,55 @@ def _ids_to_refresh(*, start: datetime, end: datetime, thorough: bool) -> _ToRef
                 f"SELECT i.id FROM postmortems_incident i WHERE {_WINDOW} AND {_WITHOUT_FACTS}",
                 window,
             )
-            ids.update(pk for (pk,) in cursor.fetchall())
+            missing = [pk for (pk,) in cursor.fetchall()]
     coverage = FactsCoverage(pk=1, start=start, end=end, through_incident_id=through)
-    return _ToRefresh(ids=sorted(ids), coverage=coverage)
+    return _ToRefresh(ids=missing, coverage=coverage)
+
+
+def _neighbours_invalidate(missing: list[int], *, at: datetime) -> None:
+    """Mark stale the stored rows that incidents without a row can influence — what their
+    "incident.created" task would have marked, had a bulk writer not skipped it: incidents of
+    their categories started within 180 days of them, and incidents with help of their
+    severities started within 180 days after they resolved. One range per category and per
+    severity, so a bulk import costs a few statements (over-marking is safe). Marked as of the
+    refresh's start, so that the refresh about to run clears them."""
+    added = Incident.objects.filter(pk__in=missing)
+    fresh = IncidentFacts.objects.filter(stale_at__isnull=True)
+    by_category = (
+        added.exclude(root_cause_category_id=None)
+        .values("root_cause_category_id")
+        .annotate(first=Min("started_at"), last=Max("started_at"))
+    )
+    for category in by_category:
+        fresh.filter(
+            category_id=category["root_cause_category_id"],
+            started_at__gte=category["first"] - LOOK_BACK,
+            started_at__lte=category["last"] + LOOK_BACK,
+        ).update(stale_at=at)
+    by_severity = (
+        added.exclude(resolved_at=None)
+        .values("severity")
+        .annotate(first=Min("resolved_at"), last=Max("resolved_at"))
+    )
+    for severity in by_severity:
+        fresh.filter(
+            helped=True,
+            severity=severity["severity"],
+            started_at__gt=severity["first"],
+            started_at__lte=severity["last"] + LOOK_BACK,
+        ).update(stale_at=at)
+
+
+def _ids_to_refresh(
+    *, start: datetime, end: datetime, thorough: bool, began: datetime
+) -> _ToRefresh:
+    """Stale rows anywhere, the missing rows of [start, end) (_missing_ids), and the rows those
+    can influence."""
+    found = _missing_ids(start=start, end=end, thorough=thorough)
+    if found.ids:
+        _neighbours_invalidate(found.ids, at=began)
+    stale = IncidentFacts.objects.filter(stale_at__isnull=False).values_list("pk", flat=True)
+    return _ToRefresh(ids=sorted({*stale, *found.ids}), coverage=found.coverage)
 
 
 @dataclass(frozen=True)
@@ -458,7 +503,7 @@ def facts_refresh(
     Each batch commits on its own, so an interrupted refresh keeps its work."""
     # Taken before anything is read: a row marked stale after this stays stale.
     began = timezone.now()
-    to_refresh = _ids_to_refresh(start=start, end=end, thorough=thorough)
+    to_refresh = _ids_to_refresh(start=start, end=end, thorough=thorough, began=began)
     ordered = _in_start_order(to_refresh.ids)
     months: set[date] = set()
     # A batch bounds what one statement holds, commits its work, and is one progress step.

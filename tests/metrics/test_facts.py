@@ -80,16 +80,41 @@ def test_a_thorough_check_lets_later_ones_look_only_at_newer_incidents(
     assert facts_refresh(start=start, end=end).incidents == 1
     assert IncidentFacts.objects.filter(pk=added.pk, stale_at__isnull=True).exists()
     # "old" (August) dated into the window by a direct write, which queues no task: an older
-    # incident, so only the next thorough check looks for it.
+    # incident, so only the next thorough check looks for it — and refreshes with it the seven
+    # incidents of its category started within 180 days, which it may repeat or be repeated by.
     old = repeat_scenario["old"]
     Incident.objects.filter(pk=old.pk).update(started_at=at("2025-10-01 09:00"))
     assert facts_refresh(start=start, end=end).incidents == 0
-    assert facts_refresh(start=start, end=end, thorough=True).incidents == 1
+    assert facts_refresh(start=start, end=end, thorough=True).incidents == 1 + 7
     assert IncidentFacts.objects.get(pk=old.pk).start_month == 2025 * 12 + 9
+    assert stale_ids() == set()
     # A window the check did not cover is checked thoroughly.
     earlier_start, earlier_end = facts_horizon([parse_month("2025-12")])
     facts_refresh(start=earlier_start, end=earlier_end)
     assert FactsCoverage.objects.get().start == earlier_start
+
+
+def test_an_incident_added_without_its_task_refreshes_the_rows_it_influences(
+    repeat_scenario,  # noqa: F811
+):
+    kpi_period_recompute(period=MARCH)
+    e2 = repeat_scenario["e2"]  # February, category c, search-api
+    assert IncidentFacts.objects.get(pk=e2.pk).recurred_months == 0  # i6's pair is rejected
+    # A bulk writer adds a March incident of e2's category and service: no task marks e2.
+    added = incident(
+        "2026-03-15 09:00",
+        root_cause_category=e2.root_cause_category,
+        services=[e2.services.get()],
+        team=e2.team,
+    )
+    kpi_period_recompute(period=MARCH)
+    # Its failure mode recurred in March, one month after its own.
+    assert IncidentFacts.objects.get(pk=e2.pk).recurred_months == 1 << 1
+    assert IncidentFacts.objects.get(pk=added.pk).is_repeat
+    assert stale_ids() == set()
+    expected = KPIS["repeat_rate"].compute(period=MARCH, scope=ALL)
+    assert stored("repeat_rate").extra["recurrence"] == expected.extra["recurrence"]
+    assert_snapshot_is_the_definition("repeat_rate")
 
 
 def test_an_incident_without_facts_gets_a_stale_row_from_its_task(
