@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import BooleanField, Case, CharField, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.urls import NoReverseMatch, reverse
 
 from kbsite.errors import InvalidInput
@@ -144,6 +146,15 @@ def incident_path_template() -> str:
     return path.replace(str(sentinel), "{pk}")
 
 
+def _ids_in(ids: list[int]) -> Any:
+    """What `pk__in` takes for `ids`: on PostgreSQL one array parameter, unnested, rather than
+    one bound parameter per id for the driver to splice into the statement (tens of
+    milliseconds for a month of a large history)."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    return ids
+
+
 def kpi_drill_down(*, snapshot: KpiSnapshot, user: Any) -> DrillDown:
     """The snapshot's incidents that `user` may see, in the snapshot's order, each marked with
     whether it counts in the numerator; the others are only counted, in `hidden`.
@@ -161,7 +172,7 @@ def kpi_drill_down(*, snapshot: KpiSnapshot, user: Any) -> DrillDown:
     for start in range(0, len(ids), DRILL_DOWN_BATCH):
         batch = ids[start : start + DRILL_DOWN_BATCH]
         rows = (
-            Incident.objects.filter(pk__in=batch)
+            Incident.objects.filter(pk__in=_ids_in(batch))
             .annotate(
                 is_visible=Case(
                     When(visible, then=Value(True)),
@@ -181,6 +192,7 @@ def kpi_drill_down(*, snapshot: KpiSnapshot, user: Any) -> DrillDown:
                 invisible += 1
     # An incident deleted since the figure was computed is neither listed nor hidden: it is gone.
     path_of = incident_path_template()
+    site_url = settings.SITE_URL  # read once: a settings lookup costs more than the row
     incidents: list[DrillDownIncident] = []
     for pk in ids:
         if pk not in titles:
@@ -191,7 +203,7 @@ def kpi_drill_down(*, snapshot: KpiSnapshot, user: Any) -> DrillDown:
                 id=pk,
                 title=titles[pk],
                 path=path,
-                web_url=f"{settings.SITE_URL}{path}",
+                web_url=f"{site_url}{path}",
                 in_numerator=counted[pk],
             )
         )

@@ -9,6 +9,7 @@ from django.urls import reverse
 from kbsite.errors import InvalidInput
 from kbsite.roles import user_roles
 from kbsite.selectors import user_team_ids
+from metrics import selectors
 from metrics.models import KpiSnapshot, RecomputeRun
 from metrics.periods import ALL, Scope, parse_month
 from metrics.selectors import (
@@ -126,6 +127,23 @@ def test_drill_down_counts_a_restricted_incident_but_never_names_it_to_an_outsid
     assert drill_down.hidden == 1
     assert drill_down.total == 3
     assert SECRET_TITLE not in repr(drill_down)
+
+
+def test_drill_down_of_a_large_month_reads_its_incidents_in_batches(
+    scenario, outsider, django_assert_num_queries, monkeypatch
+):
+    snapshot = kpi_snapshot_get(kpi="lessons_documented", period=MARCH, scope=ALL)
+    _warm(outsider)
+    monkeypatch.setattr(selectors, "DRILL_DOWN_BATCH", 2)
+
+    with django_assert_num_queries(2):  # three incidents, two per query
+        drill_down = kpi_drill_down(snapshot=snapshot, user=outsider)
+
+    assert _listed(drill_down) == [
+        (scenario.documented.pk, "Checkout 503 after deploy", True),
+        (scenario.plain.pk, "Ledger lag", False),
+    ]
+    assert drill_down.hidden == 1
 
 
 def test_drill_down_names_the_restricted_incident_to_its_team_and_admins(
