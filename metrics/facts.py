@@ -32,6 +32,7 @@ from metrics.periods import add_months
 from metrics.sql import (
     db_time,
     failure_modes_table,
+    ids_subquery,
     month_index_sql,
     month_sql,
     services_of,
@@ -309,7 +310,7 @@ def _neighbours_invalidate(missing: list[int], *, at: datetime) -> None:
     severities started within 180 days after they resolved. One range per category and per
     severity, so a bulk import costs a few statements (over-marking is safe). Marked as of the
     refresh's start, so that the refresh about to run clears them."""
-    added = Incident.objects.filter(pk__in=missing)
+    added = Incident.objects.filter(pk__in=ids_subquery(missing))
     fresh = IncidentFacts.objects.filter(stale_at__isnull=True)
     by_category = (
         added.exclude(root_cause_category_id=None)
@@ -365,7 +366,7 @@ class _Target(NamedTuple):
 
 def _in_start_order(ids: list[int]) -> list[_Target]:
     """The incidents, by start: batches then cover narrow windows of history."""
-    rows = Incident.objects.filter(pk__in=ids).order_by("started_at", "pk")
+    rows = Incident.objects.filter(pk__in=ids_subquery(ids)).order_by("started_at", "pk")
     fields = ("pk", "started_at", "root_cause_category_id", "severity")
     return [_Target(*row) for row in rows.values_list(*fields)]
 

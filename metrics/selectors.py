@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import BooleanField, Case, CharField, Q, Value, When
-from django.db.models.expressions import RawSQL
 from django.urls import NoReverseMatch, reverse
 
 from kbsite.errors import InvalidInput
@@ -25,11 +23,12 @@ from metrics.periods import Period, Scope
 from metrics.secondary import SecondaryMetrics
 from metrics.secondary_store import SECONDARY_KPI, secondary_from_snapshot
 from metrics.services import kpi_snapshot_compute
+from metrics.sql import ids_subquery
 from postmortems.models import Incident
 from postmortems.permissions import incidents_visible_q
 
-# A drill-down lists its incidents in batches of this many ids per query, so that a figure
-# resting on a very large month stays under the database's limit of bound parameters.
+# A drill-down reads its incidents in batches of this many ids per query, so that one answer
+# stays bounded however large the month a figure rests on.
 DRILL_DOWN_BATCH = 10_000
 
 
@@ -146,15 +145,6 @@ def incident_path_template() -> str:
     return path.replace(str(sentinel), "{pk}")
 
 
-def _ids_in(ids: list[int]) -> Any:
-    """What `pk__in` takes for `ids`: on PostgreSQL one array parameter, unnested, rather than
-    one bound parameter per id for the driver to splice into the statement (tens of
-    milliseconds for a month of a large history)."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
-    return ids
-
-
 def kpi_drill_down(*, snapshot: KpiSnapshot, user: Any) -> DrillDown:
     """The snapshot's incidents that `user` may see, in the snapshot's order, each marked with
     whether it counts in the numerator; the others are only counted, in `hidden`.
@@ -172,7 +162,7 @@ def kpi_drill_down(*, snapshot: KpiSnapshot, user: Any) -> DrillDown:
     for start in range(0, len(ids), DRILL_DOWN_BATCH):
         batch = ids[start : start + DRILL_DOWN_BATCH]
         rows = (
-            Incident.objects.filter(pk__in=_ids_in(batch))
+            Incident.objects.filter(pk__in=ids_subquery(batch))
             .annotate(
                 is_visible=Case(
                     When(visible, then=Value(True)),
