@@ -14,7 +14,7 @@ definitions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
 from knowledge.models import ArticleState
@@ -318,10 +318,11 @@ def _neighbours_invalidate(missing: list[int], *, at: datetime) -> None:
         .annotate(first=Min("started_at"), last=Max("started_at"))
     )
     for category in by_category:
-        fresh.filter(
-            category_id=category["root_cause_category_id"],
-            started_at__gte=category["first"] - LOOK_BACK,
-            started_at__lte=category["last"] + LOOK_BACK,
+        _repeat_neighbours(
+            fresh,
+            categories=[category["root_cause_category_id"]],
+            first=category["first"],
+            last=category["last"],
         ).update(stale_at=at)
     by_severity = (
         added.exclude(resolved_at=None)
@@ -329,11 +330,8 @@ def _neighbours_invalidate(missing: list[int], *, at: datetime) -> None:
         .annotate(first=Min("resolved_at"), last=Max("resolved_at"))
     )
     for severity in by_severity:
-        fresh.filter(
-            helped=True,
-            severity=severity["severity"],
-            started_at__gt=severity["first"],
-            started_at__lte=severity["last"] + LOOK_BACK,
+        _baseline_neighbours(
+            fresh, severities=[severity["severity"]], first=severity["first"], last=severity["last"]
         ).update(stale_at=at)
 
 
@@ -567,6 +565,39 @@ def _sharing_any_of(service_ids: set[str]) -> str:
     return rf"(^|,)({'|'.join(sorted(service_ids))})(,|$)"
 
 
+def _repeat_neighbours(
+    rows: QuerySet[IncidentFacts],
+    *,
+    categories: Collection[int],
+    first: datetime,
+    last: datetime,
+    services: set[str] | None = None,
+) -> QuerySet[IncidentFacts]:
+    """The rows whose repeat flag or recurrence an incident of `categories` started between
+    `first` and `last` can change: later incidents it can make repeats and earlier ones whose
+    recurrence it can be, within 180 days, sharing one of `services` when they are known (the
+    rule needs the category and a shared service)."""
+    near = rows.filter(
+        category_id__in=categories,
+        started_at__gte=first - LOOK_BACK,
+        started_at__lte=last + LOOK_BACK,
+    )
+    return near.filter(service_ids__regex=_sharing_any_of(services)) if services else near
+
+
+def _baseline_neighbours(
+    rows: QuerySet[IncidentFacts], *, severities: Collection[str], first: datetime, last: datetime
+) -> QuerySet[IncidentFacts]:
+    """The rows whose baseline an incident of `severities` resolved between `first` and `last`
+    can change: incidents with help of those severities started within 180 days after it."""
+    return rows.filter(
+        helped=True,
+        severity__in=severities,
+        started_at__gt=first,
+        started_at__lte=last + LOOK_BACK,
+    )
+
+
 def incident_facts_invalidate(*, incident_id: int) -> int:
     """Mark stale the facts of an incident that changed and of every incident it can influence:
     for the repeat rule and recurrence, incidents of its category sharing one of its services
@@ -597,26 +628,23 @@ def incident_facts_invalidate(*, incident_id: int) -> int:
     categories = {old["category_id"], current["category_id"]} - {None}
     services = {pk for inputs in (old, current) for pk in inputs["service_ids"].split(",") if pk}
     if categories and services and changed(REPEAT_INPUTS):
-        # Later incidents it can make repeats, and earlier ones whose recurrence it can be: the
-        # rule needs the category and a shared service.
-        first = min(old["started_at"], current["started_at"])
-        last = max(old["started_at"], current["started_at"])
-        marked += others.filter(
-            category_id__in=categories,
-            started_at__gte=first - LOOK_BACK,
-            started_at__lte=last + LOOK_BACK,
-            service_ids__regex=_sharing_any_of(services),
+        marked += _repeat_neighbours(
+            others,
+            categories=categories,
+            first=min(old["started_at"], current["started_at"]),
+            last=max(old["started_at"], current["started_at"]),
+            services=services,
         ).update(stale_at=now)
     # A rejected pair changes the earlier incident's recurrence, not only this one's repeat.
     rejected = RepeatRejection.objects.filter(incident_id=incident_id).values("earlier_id")
     marked += others.filter(pk__in=rejected).update(stale_at=now)
     resolved = [moment for moment in (old["resolved_at"], current["resolved_at"]) if moment]
     if resolved and changed(BASELINE_INPUTS):
-        marked += others.filter(
-            helped=True,
-            severity__in={old["severity"], current["severity"]},
-            started_at__gt=min(resolved),
-            started_at__lte=max(resolved) + LOOK_BACK,
+        marked += _baseline_neighbours(
+            others,
+            severities={old["severity"], current["severity"]},
+            first=min(resolved),
+            last=max(resolved),
         ).update(stale_at=now)
     return marked
 

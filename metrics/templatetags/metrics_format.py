@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django import template
 from django.utils import timezone
 
@@ -47,11 +45,11 @@ def period_label(period: Period) -> str:
 
 
 @register.filter
-def so_far(period: Period, today: date | None = None) -> str:
+def so_far(period: Period) -> str:
     """What marks the period still running, such as ", so far (to 5 December)"; nothing for
     one that has ended. Early in a month its figures rest on a few days, and a reader should not
     take them for the whole month's."""
-    today = today or timezone.now().date()
+    today = timezone.now().date()
     if not period.start <= today < period.end:
         return ""
     return f", so far (to {today.day} {today:%B})"
